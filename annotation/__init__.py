@@ -1,0 +1,1 @@
+"""webweave.annotation."""
