@@ -1,0 +1,101 @@
+"""``Page``: a selected response record decoded to HTML text, with what ``general_metadata``
+needs; ``PageDecoder`` is the stage ``WarcRecord -> Page``.
+
+Decoding errors (``PayloadError`` kinds from ``http_payload``) propagate: the runner
+dead-letters them by ``StageError.kind``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from webweave.filters.charset import decode_html
+from webweave.filters.http_payload import decode_http_body
+from webweave.filters.record_selection import http_header, media_type
+from webweave.pipelines.warc_source import WarcRecord
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
+
+
+@dataclass(slots=True)
+class Page:
+    url: str | None
+    html: str
+    charset: str
+    charset_source: str
+    content_type: str | None  # HTTP media type, e.g. text/html
+    http_status: int | None
+    source: str
+    offset: int
+    length: int
+    warc_date: datetime | None
+    record_id: str | None
+    warc_truncated: str | None
+
+
+def parse_warc_date(value: str | None) -> datetime | None:
+    """WARC-Date as an aware UTC datetime: ISO-8601 (optional fraction and zone, UTC when
+    absent) or 14-digit ``YYYYMMDDhhmmss``; None when unparsable."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        compact = _COMPACT.match(text)
+        if compact:
+            return datetime(*map(int, compact.groups()), tzinfo=timezone.utc)
+        iso = _ISO.match(text)
+        if iso is None:
+            return None
+        year, month, day, hour, minute, second, fraction, zone = iso.groups()
+        micro = int((fraction or "0").ljust(6, "0")[:6])
+        stamp = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro
+        )
+        return stamp.replace(tzinfo=_zone(zone)).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def _zone(zone: str | None):
+    if zone in (None, "Z"):
+        return timezone.utc
+    return datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+
+
+class PageDecoder:
+    """Stage: undo HTTP codings, then decode the charset (always returns a ``Page``)."""
+
+    name = "decoding"
+
+    def __init__(self, config: dict[str, Any]):
+        self.max_decoded_bytes = int(config["warc"]["max_decoded_bytes"])
+
+    def __call__(self, record: WarcRecord) -> Page:
+        content_type = http_header(record.http_headers, "Content-Type")
+        if record.http_headers is None:
+            content_type = record.content_type  # accepted resource records
+        body = decode_http_body(
+            record.body, record.http_headers, max_decoded_bytes=self.max_decoded_bytes
+        )
+        decoded = decode_html(body, content_type)
+        return Page(
+            url=record.target_uri,
+            html=decoded.text,
+            charset=decoded.charset,
+            charset_source=decoded.source,
+            content_type=media_type(content_type),
+            http_status=record.http_status,
+            source=record.source,
+            offset=record.offset,
+            length=record.length,
+            warc_date=parse_warc_date(record.warc_date),
+            record_id=record.record_id,
+            warc_truncated=record.warc_truncated,
+        )

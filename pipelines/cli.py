@@ -1,0 +1,173 @@
+"""The ``webweave`` command line.
+
+``webweave run`` is the main job; unknown flags pass through to Beam (``--runner``,
+``--direct_num_workers``, Dataflow flags). Without ``--runner`` it runs locally on Beam's
+in-process FnApiRunner with one worker process per core (Beam's DirectRunner would first try to
+download the Prism runner binary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
+
+from webweave.pipelines import commoncrawl
+from webweave.pipelines.config import ConfigError, load_config
+from webweave.pipelines.inputs import WarcInput, expand_pattern, is_url
+from webweave.pipelines.obelics_export import export_obelics
+from webweave.pipelines.parquet_shards import join
+from webweave.pipelines.progress import RunProgress, funnel_table
+from webweave.pipelines.run_job import STATS, build_run_pipeline
+from webweave.pipelines.warc_source import NotAWarcFile, check_warc_file
+
+log = logging.getLogger("webweave")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args, beam_args = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command != "run" and beam_args:
+        parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
+    try:
+        return args.handler(args, beam_args)
+    except (ConfigError, NotAWarcFile, FileNotFoundError) as error:
+        print(f"webweave: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="webweave", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser(
+        "run",
+        help="WARC files → interleaved documents (Parquet)",
+        description="Extract OBELICS-style interleaved documents from WARC files. "
+        "Flags not listed here are Beam pipeline options.",
+    )
+    source = run.add_mutually_exclusive_group()
+    source.add_argument(
+        "--input",
+        nargs="+",
+        metavar="PATH_OR_GLOB",
+        help="local, gs:// or s3:// WARC files or globs (.warc, .warc.gz), or https:// URLs",
+    )
+    source.add_argument("--crawl", metavar="CC-MAIN-YYYY-WW", help="a Common Crawl crawl id")
+    run.add_argument(
+        "--warcs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --crawl: the first N WARC files of the crawl (default 1)",
+    )
+    run.add_argument(
+        "--cc-base-url",
+        default=None,
+        help="Common Crawl base URL (default: commoncrawl.base_url of the config)",
+    )
+    run.add_argument(
+        "--output",
+        default="webweave-out",
+        metavar="DIR",
+        help="output folder, local or gs:// (default: ./webweave-out)",
+    )
+    run.add_argument("--config", metavar="FILE", help="YAML overriding the default config")
+    run.set_defaults(handler=_run)
+
+    export = commands.add_parser(
+        "export-obelics", help="write a run's documents in the published OBELICS layout"
+    )
+    export.add_argument("run_dir", metavar="DIR")
+    export.add_argument("out_dir", metavar="OUT")
+    export.set_defaults(handler=_export_obelics)
+    return parser
+
+
+def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    config = load_config(args.config)
+    if args.cc_base_url:
+        config["commoncrawl"]["base_url"] = args.cc_base_url
+    inputs = _inputs(args, config)
+    options = pipeline_options(beam_args)
+    output = args.output.rstrip("/") if "://" in args.output else os.path.abspath(args.output)
+    local_inputs = all(isinstance(i, WarcInput) for i in inputs)
+    print(
+        f"webweave run: {len(inputs)} input(s) → {output}"
+        if local_inputs
+        else f"webweave run: inputs {' '.join(map(str, inputs))} → {output}",
+        file=sys.stderr,
+    )
+    total = len(inputs) if local_inputs else None
+    with RunProgress(output, total):
+        pipeline = beam.Pipeline(options=options)
+        build_run_pipeline(pipeline, inputs, output, config)
+        result = pipeline.run()
+        result.wait_until_finish()
+    if str(options.view_as(TestOptions).dry_run).lower() == "true":
+        return 0  # the graph was translated, nothing ran
+    stats = _read_stats(output)
+    print(funnel_table(stats))
+    return 0 if stats.get("funnel_closes") else 1
+
+
+def _inputs(args: argparse.Namespace, config: dict) -> list[str | WarcInput]:
+    """Local inputs are expanded and checked now (fast failure naming a non-WARC file);
+    remote globs are matched on the workers."""
+    if args.input:
+        inputs: list[str | WarcInput] = []
+        for pattern in args.input:
+            if "://" in pattern and not is_url(pattern):
+                inputs.append(pattern)
+                continue
+            for warc_input in expand_pattern(pattern):
+                if not is_url(warc_input.location):
+                    check_warc_file(warc_input.location)
+                inputs.append(warc_input)
+        return inputs
+    cc = config["commoncrawl"]
+    crawl = args.crawl or cc["default_crawl"]
+    return list(
+        commoncrawl.crawl_warc_inputs(crawl, args.warcs, cc["base_url"], cc["timeout_seconds"])
+    )
+
+
+def pipeline_options(beam_args: list[str]) -> PipelineOptions:
+    """Beam options from the pass-through flags; local default: FnApiRunner on every core."""
+    args = list(beam_args)
+    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
+        args.append("--runner=FnApiRunner")
+        if not any(a.startswith("--direct_num_workers") for a in args):
+            args.append(f"--direct_num_workers={os.cpu_count() or 1}")
+        if not any(a.startswith("--direct_running_mode") for a in args):
+            args.append("--direct_running_mode=multi_processing")
+    return PipelineOptions(args)
+
+
+def _read_stats(output: str) -> dict:
+    with FileSystems.open(join(output, STATS)) as handle:
+        return json.loads(handle.read())
+
+
+def _export_obelics(args: argparse.Namespace, beam_args: list[str]) -> int:
+    rows = export_obelics(args.run_dir, args.out_dir)
+    print(f"wrote {rows:,} documents in the OBELICS layout to {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

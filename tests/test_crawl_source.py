@@ -1,0 +1,81 @@
+"""``webweave run --crawl`` against a Common Crawl look-alike served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from webweave.pipelines.cli import main
+
+from conftest import BEAM_TEST_RUNNER, fixture_path
+
+CRAWL = "CC-MAIN-2099-01"
+WARC_PATH = f"crawl-data/{CRAWL}/segments/1/warc/CC-MAIN-20990101-00000.warc.gz"
+
+
+class CrawlHandler(http.server.BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        self.requests.append(self.path)
+        body = self.files.get(self.path.lstrip("/"))
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        if self.headers.get("Range"):
+            start = int(self.headers["Range"].split("=")[1].split("-")[0])
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def crawl_server():
+    warc = fixture_path("warc/dolma_sample-0000.warc.gz").read_bytes()
+    listing = gzip.compress(f"{WARC_PATH}\nnot/fetched.warc.gz\n".encode())
+    CrawlHandler.files = {f"crawl-data/{CRAWL}/warc.paths.gz": listing, WARC_PATH: warc}
+    CrawlHandler.requests = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CrawlHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_crawl_reads_listing_and_first_n_warcs(crawl_server, tmp_path: Path):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            "--crawl",
+            CRAWL,
+            "--warcs",
+            "1",
+            "--cc-base-url",
+            crawl_server,
+            "--output",
+            str(out),
+            f"--runner={BEAM_TEST_RUNNER}",
+        ]
+    )
+    assert code == 0
+    assert CrawlHandler.requests == [f"/crawl-data/{CRAWL}/warc.paths.gz", f"/{WARC_PATH}"]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["funnel_closes"] and stats["inputs"] == 1
+    assert stats["documents_written"] > 0
+    import pyarrow.parquet as pq
+
+    row = pq.read_table(next((out / "documents").glob("*.parquet"))).to_pylist()[0]
+    # The crawl-relative path is the stable warc_filename, wherever the bytes came from.
+    assert row["general_metadata"]["warc_filename"] == WARC_PATH
