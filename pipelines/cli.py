@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if (
+        not args.verbose
+    ):  # Beam forwards every worker's start-up warnings; keep the terminal readable
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
     if args.command is None:
         parser.print_help()
         return 2
