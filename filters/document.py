@@ -20,10 +20,12 @@ class ImageMetadata:
     alt_text: str | None = None
     width_attr: int | None = None  # rendered size from the HTML attributes, when given
     height_attr: int | None = None
+    caption: str | None = None  # text of the <figcaption> of the image's <figure>
 
     def to_row(self) -> dict:
         return {
             "alt_text": self.alt_text,
+            "caption": self.caption,
             "width_attr": self.width_attr,
             "height_attr": self.height_attr,
             "original_src": self.original_src,

@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", metavar="DIR")
     export.add_argument("out_dir", metavar="OUT")
     export.set_defaults(handler=_export_obelics)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a run's output folder: schema, interleaving, unique ids, funnel, manifests",
+    )
+    verify.add_argument("run_dir", metavar="DIR")
+    verify.set_defaults(handler=_verify)
     return parser
 
 
@@ -171,6 +178,21 @@ def _export_obelics(args: argparse.Namespace, beam_args: list[str]) -> int:
     rows = export_obelics(args.run_dir, args.out_dir)
     print(f"wrote {rows:,} documents in the OBELICS layout to {args.out_dir}")
     return 0
+
+
+def _verify(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from webweave.pipelines.verify import verify_output
+
+    if "://" not in args.run_dir and not os.path.isdir(args.run_dir):
+        raise FileNotFoundError(f"{args.run_dir} is not a folder")
+    result = verify_output(args.run_dir)
+    if result.ok:
+        print(f"webweave verify {args.run_dir}: {result.summary()}")
+        return 0
+    print(f"webweave verify {args.run_dir}: {len(result.problems)} problem(s)", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

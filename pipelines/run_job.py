@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -32,14 +33,20 @@ from webweave.filters.document import check_interleaving
 from webweave.filters.document_builder import DocumentBuilder, DocumentRow
 from webweave.filters.extraction import ExtractionOptions
 from webweave.filters.page import PageDecoder
+from webweave.filters.record_digest import MISMATCH, OK, STATS_NAMES, empty_counts
 from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines import commoncrawl
-from webweave.pipelines.config import dump_config
+from webweave.pipelines.config import ConfigError, dump_config
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.inputs import WarcInput, expand_pattern, is_url
 from webweave.pipelines.parquet_shards import ShardWriter, delete_shards, join
 from webweave.pipelines.stage_runner import StageChain, StageFailure
-from webweave.pipelines.warc_source import WarcReadError, iter_warc_records, open_warc_stream
+from webweave.pipelines.warc_source import (
+    WarcReadError,
+    WarcRecord,
+    iter_warc_records,
+    open_warc_stream,
+)
 from webweave.schemas import dead_letter as dead_letter_schema
 from webweave.schemas import documents as documents_schema
 
@@ -52,17 +59,65 @@ PROGRESS = "_progress"
 STATS = "stats.json"
 CONFIG = "config.yaml"
 READ_STAGE = "read"
+EXTRACTION_STAGE = "extraction"
 HEARTBEAT_SECONDS = 2.0
+DIGEST_POLICIES = ("dead_letter", "flag")
 
 
 def check_document_row(row: dict) -> None:
     check_interleaving(row["texts"], row["images"], row["image_metadata"])
 
 
+def digest_policies(config: dict) -> tuple[str, str]:
+    """(block, payload) mismatch policies of ``warc:``; ConfigError for anything else."""
+    warc = config["warc"]
+    policies = (warc["block_digest_mismatch"], warc["payload_digest_mismatch"])
+    for key, value in zip(
+        ("block_digest_mismatch", "payload_digest_mismatch"), policies, strict=True
+    ):
+        if value not in DIGEST_POLICIES:
+            raise ConfigError(f"warc.{key} must be one of {DIGEST_POLICIES}, got {value!r}")
+    return policies
+
+
+def _digest_flag(status: str) -> bool | None:
+    """general_metadata value: True verified, False mismatch, None not checkable."""
+    return True if status == OK else False if status == MISMATCH else None
+
+
+class _DigestGate:
+    """Counts digest statuses of every record read; says which mismatches are dead-lettered."""
+
+    def __init__(self, config: dict):
+        self.block_policy, self.payload_policy = digest_policies(config)
+        self.counts = empty_counts()
+
+    def check(self, record: WarcRecord) -> tuple[str, str] | None:
+        """Count ``record``; (error_type, message) when a policy sends it to dead letter."""
+        self.counts["block"][STATS_NAMES[record.block_digest]] += 1
+        self.counts["payload"][STATS_NAMES[record.payload_digest]] += 1
+        if record.block_digest == MISMATCH and self.block_policy == "dead_letter":
+            header = record.warc_headers.get("WARC-Block-Digest")
+            return "block_digest_mismatch", f"stored block does not hash to {header}"
+        if record.payload_digest == MISMATCH and self.payload_policy == "dead_letter":
+            header = record.warc_headers.get("WARC-Payload-Digest")
+            return "payload_digest_mismatch", f"stored payload does not hash to {header}"
+        return None
+
+
+@dataclass(slots=True)
+class _Failure:
+    """A dead-letter cause outside the stage chain (read errors, digests, invalid rows)."""
+
+    error_type: str
+    message: str
+
+
 class ProcessWarcInput(beam.DoFn):
     """One WARC file in, its Parquet shards written, one report dict out."""
 
     def __init__(self, output_dir: str, config: dict):
+        digest_policies(config)  # a bad policy fails when the graph is built, not on a worker
         self.output_dir = output_dir
         self.config = config
         self.heartbeat = "://" not in output_dir  # progress files only for local runs
@@ -100,7 +155,6 @@ class ProcessWarcInput(beam.DoFn):
             documents_schema.SCHEMA,
             shard_rows=run["shard_rows"],
             compression=run["parquet_compression"],
-            check_row=check_document_row,
         )
         dead = ShardWriter(
             dead_dir,
@@ -112,11 +166,17 @@ class ProcessWarcInput(beam.DoFn):
         funnel = Funnel()
         read = funnel.stage(READ_STAGE)
         chain = StageChain([self.selector, self.decoder, self.builder], funnel)
+        gate = _DigestGate(self.config)
         images = Counter()
+        slowest = {"offset": None, "seconds": 0.0, "cpu_seconds": 0.0}
         progress = _Heartbeat(self.output_dir, warc_input, enabled=self.heartbeat)
+        warc = self.config["warc"]
         with open_warc_stream(location) as stream:
             for item in iter_warc_records(
-                stream, warc_input.name, max_record_bytes=self.config["warc"]["max_record_bytes"]
+                stream,
+                warc_input.name,
+                max_record_bytes=warc["max_record_bytes"],
+                verify_digests=warc["verify_digests"],
             ):
                 read.in_ += 1
                 progress.tick(read.in_)
@@ -124,23 +184,20 @@ class ProcessWarcInput(beam.DoFn):
                     read.errors += 1
                     dead.add(_dead_row(item.source, item.offset, None, None, READ_STAGE, item))
                     continue
+                rejected = gate.check(item)
+                if rejected is not None:
+                    read.errors += 1
+                    dead.add(_record_dead_row(item, READ_STAGE, _Failure(*rejected)))
+                    continue
                 read.out += 1
+                wall, cpu = time.monotonic(), time.thread_time()
                 result = chain.run(item)
+                wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
+                _note_slowest(slowest, item.offset, wall, cpu)
                 if isinstance(result, StageFailure):
-                    dead.add(
-                        _dead_row(
-                            item.source,
-                            item.offset,
-                            item.record_id,
-                            item.target_uri,
-                            result.stage,
-                            result,
-                        )
-                    )
+                    dead.add(_record_dead_row(item, result.stage, result))
                 elif isinstance(result, DocumentRow):
-                    documents.add(result.row)
-                    images["placed"] += sum(1 for url in result.row["images"] if url is not None)
-                    images.update({f"dropped.{k}": v for k, v in result.dropped_images.items()})
+                    self._write_document(item, result, documents, dead, funnel, images)
         documents.close()
         dead.close()
         progress.done()
@@ -152,8 +209,57 @@ class ProcessWarcInput(beam.DoFn):
             "dead_letter": dead.rows_written,
             "funnel": funnel.to_list(),
             "images": dict(sorted(images.items())),
+            "digests": gate.counts,
             "seconds": round(time.monotonic() - started, 3),
+            "slowest_record": slowest,
         }
+
+    @staticmethod
+    def _write_document(
+        record: WarcRecord,
+        result: DocumentRow,
+        documents: ShardWriter,
+        dead: ShardWriter,
+        funnel: Funnel,
+        images: Counter,
+    ) -> None:
+        """Add the row, or dead-letter it when it breaks the interleaving invariant.
+
+        A bad row is an extraction bug; it must cost one record, not the whole input, and the
+        funnel must still close: the extraction stage's output becomes an error.
+        """
+        row = result.row
+        row["general_metadata"]["block_digest_ok"] = _digest_flag(record.block_digest)
+        row["general_metadata"]["payload_digest_ok"] = _digest_flag(record.payload_digest)
+        try:
+            check_document_row(row)
+        except ValueError as error:
+            stage = funnel.stage(EXTRACTION_STAGE)
+            stage.out -= 1
+            stage.errors += 1
+            failure = _Failure("invalid_document", f"interleaving invariant broken: {error}")
+            dead.add(_record_dead_row(record, EXTRACTION_STAGE, failure))
+            return
+        documents.add(row)
+        images["placed"] += sum(1 for url in row["images"] if url is not None)
+        images.update({f"dropped.{k}": v for k, v in result.dropped_images.items()})
+
+
+def _note_slowest(slowest: dict, offset: int, wall: float, cpu: float) -> None:
+    """Keep the slowest record of the input in its manifest (a budget check, not stats).
+
+    CPU seconds of this thread are kept beside wall seconds: on a shared machine the wall
+    clock also counts other processes' time, the CPU time only this record's work.
+    """
+    if wall > slowest["seconds"]:
+        slowest["offset"], slowest["seconds"] = offset, round(wall, 3)
+    slowest["cpu_seconds"] = max(slowest["cpu_seconds"], round(cpu, 3))
+
+
+def _record_dead_row(record: WarcRecord, stage: str, failure) -> dict:
+    return _dead_row(
+        record.source, record.offset, record.record_id, record.target_uri, stage, failure
+    )
 
 
 def _dead_row(source, offset, record_id, url, stage, failure) -> dict:
@@ -255,6 +361,7 @@ def _empty_stats() -> dict:
         "dead_letter": 0,
         "funnel": [],
         "images": {},
+        "digests": empty_counts(),
     }
 
 
@@ -266,6 +373,7 @@ def _report_as_stats(report: dict) -> dict:
         "dead_letter": report["dead_letter"],
         "funnel": report["funnel"],
         "images": report["images"],
+        "digests": report.get("digests") or empty_counts(),  # manifests older than issue #6
     }
 
 
@@ -280,7 +388,19 @@ def _merge_stats(left: dict, right: dict) -> dict:
         "dead_letter": left["dead_letter"] + right["dead_letter"],
         "funnel": funnel.to_list(),
         "images": dict(sorted(images.items())),
+        "digests": merge_digest_counts(left["digests"], right["digests"]),
     }
+
+
+def merge_digest_counts(left: dict, right: dict) -> dict:
+    """Add two ``digests`` sections (per kind, per status)."""
+    merged = empty_counts()
+    for section in (left, right):
+        for kind, counts in section.items():
+            for status, count in counts.items():
+                merged.setdefault(kind, {}).setdefault(status, 0)
+                merged[kind][status] += count
+    return merged
 
 
 def finalize_stats(stats: dict) -> dict:
@@ -300,7 +420,24 @@ class WriteRunStats(beam.DoFn):
     def process(self, stats: dict) -> Iterator[str]:
         path = join(self.output_dir, STATS)
         _write_json(path, finalize_stats(stats))
+        _remove_leftovers(self.output_dir)
         yield path
+
+
+def _remove_leftovers(output_dir: str) -> None:
+    """Every input is done once stats are written: heartbeats and temporary files of killed
+    attempts are stale, and would make ``webweave verify`` (and the progress line) wrong."""
+    patterns = [
+        join(output_dir, PROGRESS, "*.json"),
+        join(output_dir, PROGRESS, "*.tmp"),
+        join(output_dir, MANIFESTS, "*.tmp"),
+        join(output_dir, DOCUMENTS, ".*.tmp"),
+        join(output_dir, DEAD_LETTER, ".*.tmp"),
+        join(output_dir, f"{STATS}.tmp"),
+    ]
+    paths = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
 
 
 class WriteConfig(beam.DoFn):

@@ -30,6 +30,17 @@ Decisions:
 * ``WarcReadError.error_type`` values: ``record_too_large``, ``malformed_warc_header``,
   ``garbage_between_records``, ``truncated_record`` (Content-Length runs past the end of
   the member or file), ``gzip_error`` (corrupt or truncated gzip member).
+* ``malformed_warc_header`` also covers a header line without ``Name: value`` (warcio would
+  drop it silently) and a non-repeatable field seen twice (a record cut short whose header
+  block runs into the next record's).
+* Digests (issue #6): each block is hashed while it is read (``record_digest``), and
+  ``WarcRecord.block_digest``/``payload_digest`` say ``ok``, ``mismatch``, ``absent`` or
+  ``unsupported``; what a mismatch costs is the caller's policy. In an uncompressed WARC a
+  block-digest mismatch also sends the reader back to look for the next ``WARC/x.y`` line
+  inside the block: nothing but Content-Length bounds a plain record, so a wrong length
+  would otherwise swallow the record after it (gzip members bound themselves).
+* Plain-WARC resync looks for a ``WARC/x.y`` version line anywhere after the damaged
+  record's first byte, not only after a newline, so a damaged separator hides nothing.
 """
 
 from __future__ import annotations
@@ -43,14 +54,21 @@ from typing import BinaryIO
 
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
+from webweave.filters.record_digest import ABSENT, MISMATCH, BlockDigester
+
 CHUNK = 65536
 MAX_HEADER_BYTES = 65536  # a WARC or HTTP header block larger than this is malformed
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_VERSIONS = ["WARC/1.1", "WARC/1.0", "WARC/0.18", "WARC/0.17"]
 HTTP_BLOCK_TYPES = frozenset({"response", "revisit"})  # requests keep their block as body
 _STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t]|\r?$)")
-_WARC_LINE = re.compile(rb"\nWARC/[01]\.")
+_WARC_VERSION_LINE = re.compile(rb"WARC/[01]\.\d{1,2}\r?\n")
 _GZIP_MAGIC = re.compile(re.escape(GZIP_MAGIC))
+# Fields WARC 1.1 does not allow twice in one record.
+_SINGLE_HEADERS = frozenset(
+    "warc-type warc-record-id warc-date content-length warc-block-digest warc-payload-digest "
+    "warc-target-uri".split()
+)
 HISTORY_CAP = 64 * 1024 * 1024  # replay buffer for resync on non-seekable streams
 
 
@@ -71,6 +89,10 @@ class WarcRecord:
     http_headers: list[tuple[str, str]] | None
     body: bytes
     warc_headers: dict[str, str]
+    # WARC-Block-Digest / WARC-Payload-Digest check: ok, mismatch, absent or unsupported
+    # (``webweave.filters.record_digest``); absent when the reader was asked not to hash.
+    block_digest: str = ABSENT
+    payload_digest: str = ABSENT
 
 
 @dataclass(slots=True)
@@ -313,6 +335,11 @@ def _read_warc_headers(reader: _RawReader | _MemberReader) -> dict[str, str]:
             break
         if size > MAX_HEADER_BYTES or not line.endswith(b"\n"):
             raise _ReadFailure("malformed_warc_header", "WARC header block over 64 KiB")
+        if b":" not in line and line[:1] not in (b" ", b"\t"):
+            # warcio's parser would silently drop it; a line we cannot read is damage
+            raise _ReadFailure(
+                "malformed_warc_header", f"WARC header line without 'Name: value': {line[:60]!r}"
+            )
         lines.append(line)
     return _parse_warc_headers(b"".join(lines) + b"\r\n")
 
@@ -325,6 +352,9 @@ def _parse_warc_headers(block: bytes) -> dict[str, str]:
         raise _ReadFailure("malformed_warc_header", f"bad WARC version line: {exc}") from None
     headers: dict[str, str] = {}
     for name, value in parsed.headers:
+        if name.lower() in _SINGLE_HEADERS and _header(headers, name) is not None:
+            # e.g. a record cut short whose header block runs into the next record's
+            raise _ReadFailure("malformed_warc_header", f"WARC header {name} appears twice")
         headers.setdefault(name, value)
     if not all(_valid_header_name(name) for name in headers):
         raise _ReadFailure("malformed_warc_header", "WARC header line without 'Name: value'")
@@ -355,14 +385,51 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _read_block(reader: _RawReader | _MemberReader, length: int) -> bytes:
-    block = reader.read(length)
-    if len(block) < length:
-        raise _ReadFailure(
-            "truncated_record",
-            f"record declares Content-Length {length} but only {len(block)} bytes follow",
-        )
-    return block
+@dataclass(frozen=True, slots=True)
+class _Options:
+    max_record_bytes: int
+    verify_digests: bool
+
+
+@dataclass(slots=True)
+class _Read:
+    """One record as read: WARC headers, block (None when too large), declared length and the
+    (block, payload) digest statuses."""
+
+    headers: dict[str, str]
+    block: bytes | None
+    length: int
+    digests: tuple[str, str] = (ABSENT, ABSENT)
+
+
+def _digester(headers: dict[str, str]) -> BlockDigester:
+    warc_type = (_header(headers, "WARC-Type") or "").strip().lower()
+    return BlockDigester(
+        _header(headers, "WARC-Block-Digest"),
+        _header(headers, "WARC-Payload-Digest"),
+        http=_is_http_block(_header(headers, "Content-Type"), headers),
+        revisit=warc_type == "revisit",
+    )
+
+
+def _read_block(
+    reader: _RawReader | _MemberReader, length: int, digester: BlockDigester | None
+) -> bytes:
+    """The block, read in chunks that feed the digests as they arrive (no second pass)."""
+    chunks = []
+    got = 0
+    while got < length:
+        chunk = reader.read(min(CHUNK, length - got))
+        if not chunk:
+            raise _ReadFailure(
+                "truncated_record",
+                f"record declares Content-Length {length} but only {got} bytes follow",
+            )
+        if digester is not None:
+            digester.update(chunk)
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def _split_http(block: bytes) -> tuple[int, list[tuple[str, str]], bytes] | None:
@@ -394,7 +461,12 @@ def _split_http(block: bytes) -> tuple[int, list[tuple[str, str]], bytes] | None
 
 
 def _make_record(
-    source: str, offset: int, headers: dict[str, str], block: bytes, length: int
+    source: str,
+    offset: int,
+    headers: dict[str, str],
+    block: bytes,
+    length: int,
+    digests: tuple[str, str] = (ABSENT, ABSENT),
 ) -> WarcRecord:
     warc_type = (_header(headers, "WARC-Type") or "").strip().lower()
     content_type = _header(headers, "Content-Type")
@@ -418,6 +490,8 @@ def _make_record(
         http_headers=http_headers,
         body=body,
         warc_headers=headers,
+        block_digest=digests[0],
+        payload_digest=digests[1],
     )
 
 
@@ -428,17 +502,17 @@ def _is_http_block(content_type: str | None, headers: dict[str, str]) -> bool:
     return target.startswith(("http:", "https:"))
 
 
-def _read_one(
-    reader: _RawReader | _MemberReader, source: str, max_record_bytes: int
-) -> tuple[dict[str, str], bytes | None, int]:
-    """Header, block (None when too large: its bytes are skipped) and declared length."""
+def _read_one(reader: _RawReader | _MemberReader, opts: _Options) -> _Read:
+    """Header, block (None when too large: its bytes are skipped), length, digest statuses."""
     headers = _read_warc_headers(reader)
     length = _content_length(headers)
-    if length > max_record_bytes:
+    if length > opts.max_record_bytes:
         if reader.skip(length) < length:
             raise _ReadFailure("truncated_record", f"Content-Length {length} runs past the end")
-        return headers, None, length
-    return headers, _read_block(reader, length), length
+        return _Read(headers, None, length)
+    digester = _digester(headers) if opts.verify_digests else None
+    block = _read_block(reader, length, digester)
+    return _Read(headers, block, length, digester.finish() if digester else (ABSENT, ABSENT))
 
 
 def _too_large(source: str, offset: int, headers: dict[str, str], length: int, limit: int):
@@ -450,7 +524,7 @@ def _too_large(source: str, offset: int, headers: dict[str, str], length: int, l
 # ----------------------------------------------------------------------------- gzip framing
 
 
-def _iter_gzip(raw: _RawReader, source: str, limit: int):
+def _iter_gzip(raw: _RawReader, source: str, opts: _Options):
     while raw.peek(1):
         if raw.peek(3) != GZIP_MAGIC:
             if not raw.peek(64).strip():
@@ -462,36 +536,36 @@ def _iter_gzip(raw: _RawReader, source: str, limit: int):
                 source, start, "garbage_between_records", _skipped(start, nxt, "gzip member")
             )
             continue
-        yield from _iter_member(raw, source, limit)
+        yield from _iter_member(raw, source, opts)
 
 
-def _iter_member(raw: _RawReader, source: str, limit: int):
+def _iter_member(raw: _RawReader, source: str, opts: _Options):
     start = raw.pos
     raw.mark()
     member = _MemberReader(raw)
-    outputs = []
+    outputs: list[_Read] = []
     try:
         while True:
-            headers, block, length = _read_one(member, source, limit)
-            outputs.append((headers, block, length))
+            outputs.append(_read_one(member, opts))
             if member.at_end():
                 break
         member.drain()
     except _ReadFailure as failure:
-        for headers, block, length in outputs:
-            yield _finished(source, start, raw.pos - start, headers, block, length, limit)
+        for read in outputs:
+            yield _finished(source, start, raw.pos - start, read, opts)
         nxt = _resync_gzip(raw, start + 1)
-        message = f"{failure} (next gzip member of a WARC at {nxt})"
+        where = " after a record inside the member (Content-Length too short?)" if outputs else ""
+        message = f"{failure}{where} (next gzip member of a WARC at {nxt})"
         yield WarcReadError(source, start, failure.error_type, message)
         return
-    for headers, block, length in outputs:
-        yield _finished(source, start, raw.pos - start, headers, block, length, limit)
+    for read in outputs:
+        yield _finished(source, start, raw.pos - start, read, opts)
 
 
-def _finished(source, offset, stored, headers, block, length, limit):
-    if block is None:
-        return _too_large(source, offset, headers, length, limit)
-    return _make_record(source, offset, headers, block, stored)
+def _finished(source: str, offset: int, stored: int, read: _Read, opts: _Options):
+    if read.block is None:
+        return _too_large(source, offset, read.headers, read.length, opts.max_record_bytes)
+    return _make_record(source, offset, read.headers, read.block, stored, read.digests)
 
 
 def _resync_gzip(raw: _RawReader, start: int) -> int | None:
@@ -522,7 +596,7 @@ def _skipped(start: int, nxt: int | None, what: str) -> str:
 # ----------------------------------------------------------------------------- plain framing
 
 
-def _iter_plain(raw: _RawReader, source: str, limit: int):
+def _iter_plain(raw: _RawReader, source: str, opts: _Options):
     while True:
         while raw.peek(1) and raw.peek(1) in b"\r\n \t":
             raw.read(1)
@@ -531,17 +605,27 @@ def _iter_plain(raw: _RawReader, source: str, limit: int):
         start = raw.pos
         raw.mark()
         try:
-            headers, block, length = _read_one(raw, source, limit)
+            read = _read_one(raw, opts)
         except _ReadFailure as failure:
-            nxt = raw.find_from(_WARC_LINE, start)
-            if nxt is not None:
-                raw.read(1)
-                nxt += 1
-            skipped = _skipped(start, nxt, "'WARC/' line")
+            skipped = _skipped(start, _resync_plain(raw, start), "'WARC/' line")
             yield WarcReadError(source, start, failure.error_type, f"{failure}; {skipped}")
             continue
         _consume_record_end(raw)
-        yield _finished(source, start, raw.pos - start, headers, block, length, limit)
+        yield _finished(source, start, raw.pos - start, read, opts)
+        if read.digests[0] == MISMATCH:
+            # Without gzip members nothing bounds a record but its Content-Length; when the
+            # block digest says those bytes are wrong, the length may be too, and the block may
+            # have swallowed the next record: look for the next 'WARC/' line inside it.
+            _resync_plain(raw, start)
+
+
+def _resync_plain(raw: _RawReader, start: int) -> int | None:
+    """Move to the next WARC version line (``WARC/1.0`` CRLF) after ``start``; its position.
+
+    Not only at a line start: damage to the separator before a record (a flipped CR or LF)
+    must not hide the record that follows.
+    """
+    return raw.find_from(_WARC_VERSION_LINE, start + 1)
 
 
 def _consume_record_end(raw: _RawReader) -> None:
@@ -557,15 +641,20 @@ def _consume_record_end(raw: _RawReader) -> None:
 
 
 def iter_warc_records(
-    stream: BinaryIO, source: str, *, max_record_bytes: int
+    stream: BinaryIO, source: str, *, max_record_bytes: int, verify_digests: bool = True
 ) -> Iterator[WarcRecord | WarcReadError]:
     """Yield every record of a WARC stream (gzip per record or plain), never raising on bad
-    bytes: each damaged span becomes one ``WarcReadError`` and reading resumes after it."""
+    bytes: each damaged span becomes one ``WarcReadError`` and reading resumes after it.
+
+    With ``verify_digests`` each record's block is hashed as it is read and
+    ``WarcRecord.block_digest`` / ``payload_digest`` say whether the stored digests verify;
+    the caller decides what a mismatch means (``webweave.filters.record_digest``)."""
     raw = _RawReader(stream)
+    opts = _Options(max_record_bytes, verify_digests)
     if raw.peek(2) == GZIP_MAGIC[:2]:
-        yield from _iter_gzip(raw, source, max_record_bytes)
+        yield from _iter_gzip(raw, source, opts)
     else:
-        yield from _iter_plain(raw, source, max_record_bytes)
+        yield from _iter_plain(raw, source, opts)
 
 
 def check_is_warc(head: bytes, path: str) -> None:

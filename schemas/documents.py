@@ -11,11 +11,12 @@ import pyarrow as pa
 from webweave.schemas.registry import versioned
 
 NAME = "documents"
-VERSION = 1
+VERSION = 2  # 2: image_metadata.caption; general_metadata.block_digest_ok, payload_digest_ok
 
 IMAGE_METADATA = pa.struct(
     [
         pa.field("alt_text", pa.string()),
+        pa.field("caption", pa.string()),  # text of the <figcaption> of the image's <figure>
         pa.field("width_attr", pa.int32()),  # rendered width from the HTML attribute
         pa.field("height_attr", pa.int32()),
         pa.field("original_src", pa.string()),  # the attribute value as written
@@ -37,6 +38,10 @@ GENERAL_METADATA = pa.struct(
         pa.field("http_status", pa.int32()),
         pa.field("warc_truncated", pa.string()),  # WARC-Truncated reason, null when whole
         pa.field("title", pa.string()),
+        # WARC-Block-Digest / WARC-Payload-Digest verified (true), mismatched (false), or not
+        # checkable (null: absent, unsupported algorithm, revisit). Added in version 2.
+        pa.field("block_digest_ok", pa.bool_()),
+        pa.field("payload_digest_ok", pa.bool_()),
     ]
 )
 
