@@ -141,6 +141,26 @@ def _from_bom(body: bytes) -> DecodedHtml | None:
     return None
 
 
+def utf16_without_bom(body: bytes, sample: int = 512) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the NUL-byte pattern says so, else None.
+
+    HTML is mostly ASCII markup, so UTF-16 without a BOM shows a NUL in every other byte: at
+    odd offsets for little-endian, at even offsets for big-endian. No 8-bit charset produces
+    that pattern, and binary data does not keep it up over hundreds of bytes.
+    """
+    head = body[: sample - sample % 2]
+    if len(head) < 16:
+        return None
+    pairs = len(head) // 2
+    even_nuls = head[0::2].count(0)
+    odd_nuls = head[1::2].count(0)
+    if odd_nuls >= 0.7 * pairs and even_nuls <= 0.05 * pairs:
+        return "utf-16-le"
+    if even_nuls >= 0.7 * pairs and odd_nuls <= 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
 def _detect(body: bytes) -> DecodedHtml | None:
     best = from_bytes(body[:DETECT_BYTES]).best()
     codec = normalize_label(best.encoding) if best is not None else None
@@ -155,6 +175,9 @@ def decode_html(body: bytes, content_type: str | None) -> DecodedHtml:
     bom = _from_bom(body)
     if bom is not None:
         return bom
+    utf16 = utf16_without_bom(body)
+    if utf16 is not None:  # declarations cannot even be read as ASCII in this case
+        return DecodedHtml(body.decode(utf16, "replace"), utf16, "detected")
     declared = (
         ("http_header", normalize_label(header_charset(content_type))),
         ("meta", normalize_label(meta_charset(body))),

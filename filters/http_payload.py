@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable
 
 import brotli
+
 from webweave.filters.decision import StageError
 
 _STEP = 65536  # compressed bytes fed per call; output per call is also bounded

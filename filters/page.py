@@ -2,7 +2,9 @@
 needs; ``PageDecoder`` is the stage ``WarcRecord -> Page``.
 
 Decoding errors (``PayloadError`` kinds from ``http_payload``) propagate: the runner
-dead-letters them by ``StageError.kind``.
+dead-letters them by ``StageError.kind``. A body that decodes to binary data (WHATWG "binary
+data bytes" in its first KiB, UTF-16 excepted) is dropped as ``binary_body``: servers label
+images and archives ``text/html``, and such bytes would become a junk document.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from webweave.filters.charset import decode_html
+from webweave.filters.charset import decode_html, utf16_without_bom
+from webweave.filters.decision import Drop
 from webweave.filters.http_payload import decode_http_body
 from webweave.filters.record_selection import http_header, media_type
 from webweave.pipelines.warc_source import WarcRecord
@@ -69,21 +72,33 @@ def _zone(zone: str | None):
     return datetime.strptime(zone.replace(":", ""), "%z").tzinfo
 
 
+# WHATWG MIME sniffing "binary data bytes": never in text, whatever its 8-bit charset.
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+
+
+def looks_binary(body: bytes, sample: int = 1024) -> bool:
+    """True when the first bytes hold binary data bytes (UTF-16 text, full of NULs, excepted)."""
+    head = body[:sample]
+    return _BINARY_BYTES.search(head) is not None and utf16_without_bom(head) is None
+
+
 class PageDecoder:
-    """Stage: undo HTTP codings, then decode the charset (always returns a ``Page``)."""
+    """Stage: undo HTTP codings, then decode the charset; ``Drop("binary_body")`` for binary."""
 
     name = "decoding"
 
     def __init__(self, config: dict[str, Any]):
         self.max_decoded_bytes = int(config["warc"]["max_decoded_bytes"])
 
-    def __call__(self, record: WarcRecord) -> Page:
+    def __call__(self, record: WarcRecord) -> Page | Drop:
         content_type = http_header(record.http_headers, "Content-Type")
         if record.http_headers is None:
             content_type = record.content_type  # accepted resource records
         body = decode_http_body(
             record.body, record.http_headers, max_decoded_bytes=self.max_decoded_bytes
         )
+        if looks_binary(body):
+            return Drop("binary_body")
         decoded = decode_html(body, content_type)
         return Page(
             url=record.target_uri,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from webweave.filters.charset import DecodedHtml, decode_html, meta_charset, normalize_label
 
 RUSSIAN = (
@@ -123,3 +124,14 @@ def test_utf8_fast_path_is_fast() -> None:
             decode_html(body, "text/html; charset=utf-8")
         best = min(best, (time.perf_counter() - start) / 100)
     assert best < 0.0002, f"{best * 1e3:.3f} ms per 100 KB page"
+
+
+def test_utf16_without_bom_is_recognised_from_its_nul_pattern():
+    from webweave.filters.charset import utf16_without_bom
+
+    page = "<html><head><title>Привет</title></head><body><p>Hello world</p></body></html>"
+    assert utf16_without_bom(page.encode("utf-16-le")) == "utf-16-le"
+    assert utf16_without_bom(page.encode("utf-16-be")) == "utf-16-be"
+    assert utf16_without_bom(page.encode("utf-8")) is None
+    decoded = decode_html(page.encode("utf-16-le"), "text/html; charset=utf-8")
+    assert (decoded.text, decoded.charset, decoded.source) == (page, "utf-16-le", "detected")

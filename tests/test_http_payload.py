@@ -8,9 +8,11 @@ import zlib
 
 import brotli
 import pytest
-from conftest import fixture_path
+
 from webweave.filters.http_payload import PayloadError, dechunk, decode_http_body
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
+
+from conftest import fixture_path
 
 LIMIT = 32 * 1024 * 1024
 HTML = b"<html><body>" + b"<p>hello world</p>" * 500 + b"</body></html>"

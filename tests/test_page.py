@@ -6,12 +6,14 @@ import gzip
 from datetime import datetime, timezone
 
 import pytest
-from conftest import fixture_path
+
 from webweave.filters.decision import Drop, StageError
 from webweave.filters.page import Page, PageDecoder, parse_warc_date
 from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines.config import load_config
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
+
+from conftest import fixture_path
 
 UTC = timezone.utc
 
@@ -108,3 +110,13 @@ def test_decoding_errors_propagate_with_kind() -> None:
     with pytest.raises(StageError) as info:
         PageDecoder(config)(record_with(gzip.compress(bytes(5000)), headers))
     assert info.value.kind == "decompressed_too_large"
+
+
+def test_binary_bytes_are_not_text_but_utf16_is():
+    from webweave.filters.page import looks_binary
+
+    assert looks_binary(bytes(range(256)))
+    assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert not looks_binary("<p>Grüße</p>".encode("cp1252"))
+    assert not looks_binary("<p>Hello</p>".encode("utf-16-le") * 20)
+    assert not looks_binary(b"<p>tab\tnewline\nform\x0cfeed</p>")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import fixture_path
+
 from webweave.filters.decision import Drop
 from webweave.filters.record_selection import RecordSelector, sniff_html
 from webweave.pipelines.config import load_config
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
+
+from conftest import fixture_path
 
 HTML = b"<!DOCTYPE html><html><body>hi</body></html>"
 

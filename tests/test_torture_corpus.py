@@ -105,7 +105,6 @@ class Case:
     documents: int = 0  # documents the damaged record itself yields
     plain: bool = False  # an uncompressed .warc file
     good_records: int = 2  # how many real pages surround the damaged record
-    known_defect: str | None = None  # outcome checked by an xfail test below, not here
 
 
 def dead(*pairs: tuple[str, str]) -> Counter:
@@ -215,7 +214,7 @@ def build_cases(real: list[bytes]) -> dict[str, Case]:
         "shift_jis_declared_utf8": Case(gz(page_record(japanese_page("shift_jis"))), documents=1),
         "utf16_without_bom": Case(
             gz(page_record(HTML.encode("utf-16-le"), "Content-Type: text/html")),
-            known_defect="utf16",
+            documents=1,
         ),
         "page_50mb": Case(
             gz(page_record(b"<html><body>" + b"<p>lorem ipsum dolor sit amet</p>" * 1_600_000)),
@@ -231,7 +230,7 @@ def build_cases(real: list[bytes]) -> dict[str, Case]:
         ),
         "binary_as_html": Case(
             gz(page_record(rng.randbytes(200_000), "Content-Type: text/html")),
-            known_defect="binary",
+            drop=("decoding", "binary_body"),
         ),
         "zero_length_body": Case(gz(page_record(b"")), drop=("selection", "empty_body")),
         "warc_0_17_plain": Case(page_record(html, version=b"WARC/0.17"), documents=1, plain=True),
@@ -331,8 +330,6 @@ def test_every_case_has_its_outcome(torture_run):
             if funnel.stage(stage).dropped[reason] != 1:
                 failures.append(f"{name}: no {stage} drop {reason}: {report['funnel']}")
         written = len(documents.get(source, []))
-        if case.known_defect:
-            continue
         if written != case.good_records + case.documents:
             failures.append(
                 f"{name}: {written} documents, want {case.good_records + case.documents}"
@@ -401,18 +398,20 @@ def test_non_warc_input_among_good_ones_fails_naming_it(tmp_path, capsys):
     assert "not-a-warc.warc.gz" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, not in this change's files: filters/charset.py decodes UTF-16 without "
-    "BOM as UTF-8 (markup becomes text) and filters/record_selection.py keeps binary bytes "
-    "labelled text/html (a garbage document); see the issue #6 report",
-)
 def test_binary_and_bomless_utf16_pages_do_not_become_junk_documents(torture_run):
     _, output, _ = torture_run
     documents = rows_by_source(output / "documents")
-    for name in ("utf16_without_bom", "binary_as_html"):
-        for row in documents[f"{name}.warc.gz"]:
-            if row["general_metadata"]["url"] != "http://example.com/page":
-                continue
-            text = " ".join(t for t in row["texts"] if t)
-            assert "<" not in text and "\ufffd" not in text, (name, text[:80])
+    pages = [
+        row
+        for row in documents["utf16_without_bom.warc.gz"]
+        if row["general_metadata"]["url"] == "http://example.com/page"
+    ]
+    assert len(pages) == 1
+    assert pages[0]["general_metadata"]["charset"] == "utf-16-le"
+    text = " ".join(t for t in pages[0]["texts"] if t)
+    assert "<" not in text and "\ufffd" not in text and text.strip()
+    assert not [
+        row
+        for row in documents.get("binary_as_html.warc.gz", [])
+        if row["general_metadata"]["url"] == "http://example.com/page"
+    ]

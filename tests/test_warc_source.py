@@ -16,8 +16,8 @@ import zlib
 from collections import Counter
 
 import pytest
-from conftest import fixture_path
 from warcio.archiveiterator import ArchiveIterator
+
 from webweave.filters.decision import Drop
 from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines.config import default_config
@@ -29,6 +29,8 @@ from webweave.pipelines.warc_source import (
     iter_warc_records,
     open_warc_stream,
 )
+
+from conftest import fixture_path
 
 BIG = 16 * 1024 * 1024
 
