@@ -1,16 +1,16 @@
 """Markup that never carries main text: scripts and styles, then navigation, footers, ads, comments.
 
-Everything here runs as lexbor CSS queries plus one small regex test per element that has a
-``class`` or ``id``, so the per-page Python cost stays small. Images inside removed markup are
-not counted here: the extractor counts every ``<img>`` before and after, and books the
-difference as ``in_boilerplate``.
+Everything here runs as three lexbor CSS queries (each walks the whole tree in C, so they are
+few) plus a cached regex test per class/id string, so the per-page Python cost stays small.
+Images inside removed markup are not counted here: the extractor counts every ``<img>`` before
+and after, and books the difference as ``in_boilerplate``.
 """
 
 from __future__ import annotations
 
 import re
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 # Removed with their content before anything else looks at the page.
 JUNK_TAGS = [
@@ -34,16 +34,13 @@ JUNK_TAGS = [
     "dialog",
     "map",
 ]
+_JUNK_SELECTOR = ", ".join(JUNK_TAGS)
 # Boilerplate that is safe to remove before the content is chosen: navigation, hidden markup,
 # and figure captions (photo credits and captions are not main text in either gold set).
 _STRONG_STRUCTURAL = (
     "nav, figcaption, [role=navigation], [role=search], [role=menu], [role=menubar], "
     "[role=dialog], [role=alertdialog], [hidden], [aria-hidden=true], "
     '[style*="display:none"], [style*="display: none"], [style*="visibility:hidden"]'
-)
-# Layout-level boilerplate, removed only outside the chosen content's ancestry.
-_WEAK_STRUCTURAL = (
-    "footer, aside, form, menu, header, [role=banner], [role=contentinfo], [role=complementary]"
 )
 # Class/id words that name boilerplate whatever the layout (substring match, lowercased).
 _STRONG_NAMES = re.compile(
@@ -65,15 +62,27 @@ _WEAK_TOKENS = frozenset(
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 # A container this share of the page text is the page, not its boilerplate (ASP.NET forms).
 _MAX_TEXT_SHARE = 0.5
-# Inside the chosen content, a weakly named part this share of its text is content.
-_MAX_CONTENT_SHARE = 0.25
+_MIN_WRAPPER_CHARS = 250  # ... on pages with more than twice this much text
 _NAME_CACHE: dict[str, int] = {}
 NOT_BOILERPLATE, WEAK, STRONG = 0, 1, 2
+# Layout-level boilerplate: lowered, not removed, since a page wrapper often carries one of
+# these names ("content-with-sidebar", ASP.NET's page-wide <form>).
+_WEAK_TAGS = frozenset(("footer", "aside", "form", "menu", "header"))
+_WEAK_ROLES = "[role=banner], [role=contentinfo], [role=complementary]"
+_STRONG_ROLES = frozenset("navigation search menu menubar dialog alertdialog".split())
+_SPECIAL = f"{_STRONG_STRUCTURAL}, {_WEAK_ROLES}"  # the few elements judged by tag or attribute
+_NEVER_BOILERPLATE = frozenset(("body", "html", "article", "main"))
+# Every element the boilerplate rules look at, in one query (document order).
+_CANDIDATES = f"{_STRONG_STRUCTURAL}, footer, aside, form, menu, header, [class], [id]"
 
 
-def strip_junk(tree: LexborHTMLParser) -> None:
-    """Drop elements whose content is never reading text (scripts, styles, svg, widgets)."""
-    tree.strip_tags(JUNK_TAGS)
+def strip_junk(body: LexborNode) -> None:
+    """Drop elements whose content is never reading text (scripts, styles, svg, widgets).
+
+    One query for all tags (each query walks the whole tree), innermost first.
+    """
+    for node in reversed(body.css(_JUNK_SELECTOR)):
+        node.decompose()
 
 
 def name_strength(class_and_id: str) -> int:
@@ -94,52 +103,81 @@ def name_strength(class_and_id: str) -> int:
     return strength
 
 
-def remove_strong(body: LexborNode) -> dict[int, int]:
-    """Before scoring: remove navigation, hidden markup and comment/share/related containers,
-    sparing any that holds most of the page's text (a mis-named page wrapper).
+def remove_strong(body: LexborNode) -> set[int]:
+    """Remove navigation, hidden markup and comment/share/related containers, sparing any that
+    holds most of the page's text (a mis-named page wrapper).
 
-    Returns the class/id strength of every named element by ``mem_id``, for ``remove_weak``.
+    Returns the ``mem_id`` of every remaining layout-boilerplate container (footer, sidebar,
+    menu, ad... by tag, role or class/id): the extractor lowers the value of the text inside
+    them. Two CSS queries in all: each one walks the whole tree in C, which costs more than
+    the Python that classifies the elements they return.
     """
-    strengths: dict[int, int] = {}
-    for node in body.css("[class], [id]"):
-        if node.tag not in ("body", "html", "article", "main"):
-            name = f"{node.attrs.get('class') or ''} {node.id or ''}"
-            strengths[node.mem_id] = name_strength(name)
-    page_chars = len(body.text(deep=True))
-    limit = page_chars * _MAX_TEXT_SHARE if page_chars > 500 else None
-    _remove(body, _STRONG_STRUCTURAL, strengths, STRONG, frozenset(), limit)
-    return strengths
-
-
-def remove_weak(
-    body: LexborNode, strengths: dict[int, int], protected: frozenset[int], content_chars: int
-) -> None:
-    """After scoring: remove footers, sidebars, menus, ads, except the chosen content, its
-    ancestors (``protected`` mem_ids) and parts holding a large share of the content's text
-    (a section named "...--Ads" because it also carries an ad slot)."""
-    limit = max(content_chars * _MAX_CONTENT_SHARE, 200)
-    structural = f"{_WEAK_STRUCTURAL}, {_STRONG_STRUCTURAL}"
-    _remove(body, structural, strengths, WEAK, protected, limit)
-
-
-def _remove(
-    body: LexborNode,
-    structural: str,
-    strengths: dict[int, int],
-    min_strength: int,
-    protected: frozenset[int],
-    max_chars: float | None,
-) -> None:
-    """Decompose matches innermost first (reverse document order), so no node is freed twice."""
-    by_tag = {node.mem_id for node in body.css(structural)}
-    doomed: dict[int, LexborNode] = {}
-    for node in body.css(f"{structural}, [class], [id]"):  # one query: document order
+    special = {node.mem_id: _special_strength(node) for node in body.css(_SPECIAL)}
+    weak = {key for key, strength in special.items() if strength == WEAK}
+    doomed: list[LexborNode] = []
+    cache = _NAME_CACHE  # class names repeat a lot: a dict hit beats two function calls
+    for node in body.css(_CANDIDATES):  # document order
         key = node.mem_id
-        if key in doomed or key in protected:
+        if special.get(key) == STRONG:
+            doomed.append(node)
             continue
-        if key in by_tag or strengths.get(key, NOT_BOILERPLATE) >= min_strength:
-            doomed[key] = node
-    for node in reversed(list(doomed.values())):
-        if max_chars is not None and len(node.text(deep=True)) > max_chars:
+        tag = node.tag
+        if tag in _NEVER_BOILERPLATE:
             continue
+        class_name = node.attrs.get("class")
+        strength = cache.get(class_name, -1) if class_name else NOT_BOILERPLATE
+        if strength < 0:
+            strength = name_strength(class_name)
+        if strength != STRONG:
+            node_id = node.id
+            if node_id:
+                id_strength = cache.get(node_id, -1)
+                strength = max(strength, name_strength(node_id) if id_strength < 0 else id_strength)
+        if strength == STRONG:
+            doomed.append(node)
+        elif (strength == WEAK or tag in _WEAK_TAGS) and not (
+            tag == "header" and _inside_article(node)
+        ):
+            weak.add(key)
+    if doomed:
+        _decompose(body, doomed)
+    return weak
+
+
+def _special_strength(node: LexborNode) -> int:
+    """STRONG for navigation, captions and hidden markup; WEAK for banner/sidebar roles."""
+    if node.tag in ("nav", "figcaption"):
+        return STRONG
+    attrs = node.attrs
+    if attrs.get("role") in _STRONG_ROLES or "hidden" in attrs:
+        return STRONG
+    if attrs.get("aria-hidden") == "true":
+        return STRONG
+    style = attrs.get("style") or ""
+    if "display:none" in style or "display: none" in style or "visibility:hidden" in style:
+        return STRONG
+    return WEAK
+
+
+def _inside_article(node: LexborNode) -> bool:
+    """An ``<article>``'s or ``<main>``'s own ``<header>`` holds its headline, not site chrome."""
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in ("article", "main"):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _decompose(body: LexborNode, doomed: list[LexborNode]) -> None:
+    """Decompose innermost first (reverse document order), so no node is freed twice; a
+    container holding most of the page's text is a mis-named wrapper and stays."""
+    page_chars = -1  # measured only when a container is large enough to matter
+    for node in reversed(doomed):
+        chars = len(node.text(deep=True))
+        if chars > _MIN_WRAPPER_CHARS:
+            if page_chars < 0:
+                page_chars = len(body.text(deep=True))
+            if chars > page_chars * _MAX_TEXT_SHARE:
+                continue
         node.decompose()

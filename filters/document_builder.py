@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
-from webweave.filters.decision import Drop
+from webweave.filters.decision import Drop, StageError
 from webweave.filters.document import Document
 from webweave.filters.extraction import ExtractionOptions, extract
 from webweave.filters.page import Page
@@ -42,6 +42,12 @@ class DocumentBuilder:
         document = extract(page.html, page.url or "", options=self.options)
         if len(document) == 0:
             return Drop("no_content")
+        try:  # an extraction bug must cost one record, not the shard
+            document.check_interleaving()
+        except ValueError as error:
+            raise StageError(
+                f"interleaving invariant broken: {error}", "invalid_document"
+            ) from error
         return DocumentRow(to_row(page, document), document.dropped_images)
 
 
@@ -65,5 +71,8 @@ def to_row(page: Page, document: Document) -> dict:
             "http_status": page.http_status,
             "warc_truncated": page.warc_truncated,
             "title": document.title,
+            "language": None,  # set by the text filters
+            "language_score": None,
         },
+        "filter_scores": None,
     }

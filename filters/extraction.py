@@ -3,13 +3,16 @@
 The steps, each cheap because lexbor does the heavy lifting in C:
 
 1. Guard: size limit before parsing, a nesting pre-scan for tag-heavy pages (lexbor's parse is
-   quadratic in ``<div>`` depth), a depth check after parsing.
-2. Clean: drop scripts/styles/svg..., then navigation, footers, ads, comments (``boilerplate``);
-   unwrap inline tags so that text nodes sit directly in their block.
-3. Choose the content: readability-style scoring of blocks (text length, commas, link density,
-   class/id hints) picks a content root and its related siblings.
-4. Emit: one walk over the chosen roots (selectolax's iterative ``traverse``, never Python
-   recursion) turns blocks into paragraphs and ``<img>`` into images, in document order.
+   quadratic in ``<div>`` depth); the walk of step 3 enforces the depth limit.
+2. Clean: drop scripts/styles/svg..., then navigation, hidden markup and comment/share/related
+   containers (``boilerplate``). Figure captions are set aside for their images first.
+3. Walk: one pre-order walk (selectolax's iterative ``traverse``, never Python recursion) cuts
+   the page into blocks: paragraphs with their link statistics, and images, in document order.
+4. Choose: each paragraph gets a value, positive for prose and negative for links, scraps and
+   layout boilerplate; the main content is the run of blocks with the largest total (maximum
+   subsequence, as in Pasternack & Roth, WWW 2009). An article split over sibling sections or
+   interrupted by a short box stays whole; menus and teasers at its edges fall away.
+5. Emit: the chosen paragraphs and images go into the ``Document``.
 
 Every ``<img>`` with a source is either placed or counted in ``Document.dropped_images``.
 """
@@ -18,8 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -62,37 +64,19 @@ class ExtractionOptions:
         return cls(**section)
 
 
-# Elements that start a new paragraph. td/th are cells of a row paragraph, not blocks.
-BLOCK_TAGS = frozenset(
-    "p div section article main aside header footer nav h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
-    "table tbody thead tfoot tr caption blockquote pre figure figcaption address center "
-    "details summary hr br body html fieldset legend hgroup".split()
+# Formatting tags: their text belongs to the enclosing block's paragraph. Every other element
+# (p, div, li, h1..., and unknown custom elements) starts a paragraph of its own.
+INLINE_TAGS = frozenset(
+    "a span b strong em i u font small big abbr time mark cite sup sub q label tt ins del s "
+    "strike bdi bdo data var kbd samp dfn nobr code wbr td th acronym".split()
 )
-# Formatting tags unwrapped before scoring so text nodes sit directly in their block.
-INLINE_TAGS = (
-    "span b strong em i u font small big abbr time mark cite sup sub q label tt ins del s "
-    "strike bdi bdo data var kbd samp dfn nobr code wbr"
-).split()
+_CELL_TAGS = frozenset(("td", "th"))  # cells of one row paragraph, joined with a space
+_HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _TAG_RUN_WITHOUT_CLOSE = 4  # the pre-scan flags runs of opening tags this many times the limit
 _PRESCAN_MIN_TAGS = 20_000  # below this many '<', even worst-case nesting parses quickly
-_CHECK_EVERY = 512  # nodes between two deadline checks
-_POSITIVE_NAME = re.compile(
-    r"article|body|content|entry|main|page|post|text|blog|story|hentry|single|news|artikel|"
-    r"inhalt|beitrag",
-    re.IGNORECASE,
-)
-_NEGATIVE_NAME = re.compile(
-    r"comment|combx|contact|foot|footer|footnote|masthead|media|meta|outbrain|promo|related|"
-    r"scroll|shoutbox|sidebar|sponsor|shopping|tags|tool|widget|teaser|nav|menu|header",
-    re.IGNORECASE,
-)
-_MIN_BLOCK_CHARS = 25
-_MAX_LINK_SHARE = 0.5  # paragraphs with more link text than this are menus, tags, teasers
-_WIDEN_MARGIN = 200  # net prose chars a wider root must add ...
-_WIDEN_RATIO = 0.6  # ... and at least this share of what it had
-_WIDEN_LEVELS = 2  # how far above the top candidate a root may move
-_LINK_COST = 3.0  # net-prose cost of a link character in a scrap block
-_SCRAP_COST = 2.0  # net-prose cost of a character of a short, non-link block
+_CHECK_EVERY = 512  # nodes between two deadline checks (a power of two)
+_CHECK_MASK = _CHECK_EVERY - 1
+_MAX_INLINE_CLIMB = 8  # inline ancestors ``_space_before`` looks through
 
 
 def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = None) -> Document:
@@ -106,16 +90,17 @@ def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = 
     text = _decode(html)
     _check_size(text, options)
     tree = LexborHTMLParser(text)
-    _check_depth(tree, options.max_dom_depth)
-    document = Document(title=_title(tree))
+    head = tree.head
+    document = Document(title=_title(head))
     body = tree.body
     if body is None:
         return document
-    base = image_sources.base_url(_base_href(tree), url)
+    base = image_sources.base_url(_base_href(head), url)
     images_before = _count_sourced_images(body, deadline)
-    strengths = _clean(tree, body, options)
-    roots = choose_content_roots(body, strengths, deadline)
-    _emit(roots, document, base, options, deadline)
+    captions = _figure_captions(body)
+    weak = _clean(tree, body, options)
+    blocks = _walk(body, weak, options.max_dom_depth - 2, deadline)
+    _emit(choose_content(blocks), document, base, options, captions)
     _book_boilerplate_images(document, images_before)
     return document
 
@@ -157,320 +142,337 @@ def _opening_run_pattern(run: int) -> re.Pattern:
     return _RUN_PATTERNS[run]
 
 
-def _check_depth(tree: LexborHTMLParser, max_depth: int) -> None:
-    """Raise DomTooDeep if any element is nested deeper than ``max_depth`` (checked in C)."""
-    root = tree.root
-    if root is None:
-        return
-    shallow = min(max_depth, 64)
-    if not root.any_css_matches((" > ".join(["*"] * (shallow + 1)),)):
-        return
-    if shallow < max_depth and not root.any_css_matches((" > ".join(["*"] * (max_depth + 1)),)):
-        return
-    raise DomTooDeep(f"DOM deeper than {max_depth} elements")
-
-
-def _tick(count: int, deadline: float) -> None:
-    if count % _CHECK_EVERY == 0 and time.perf_counter() > deadline:
+def _check_deadline(deadline: float) -> None:
+    if time.perf_counter() > deadline:
         raise ExtractionTimeout("extraction ran past its time budget")
 
 
 # --- step 2: clean --------------------------------------------------------------------------
 
 
-def _title(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("title")
+def _title(head: LexborNode | None) -> str | None:
+    node = head.css_first("title") if head is not None else None
     title = " ".join(node.text().split()) if node is not None else ""
     return title or None
 
 
-def _base_href(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("base[href]")
+def _base_href(head: LexborNode | None) -> str | None:
+    node = head.css_first("base[href]") if head is not None else None
     return node.attrs.get("href") if node is not None else None
 
 
-def _clean(tree: LexborHTMLParser, body: LexborNode, options: ExtractionOptions) -> dict[int, int]:
-    """Strip junk and strong boilerplate; returns class/id strengths for ``remove_weak``."""
-    boilerplate.strip_junk(tree)
-    strengths = boilerplate.remove_strong(body)
+def _figure_captions(body: LexborNode) -> dict[int, str]:
+    """Caption text per image ``mem_id``: a ``<figcaption>`` describes the images of its figure.
+
+    Captions are not main text in either gold set, so ``boilerplate`` removes them; for an
+    image-text corpus they are the best description of the image, so they travel as metadata.
+    """
+    captions: dict[int, str] = {}
+    for caption in body.css("figure figcaption"):
+        text = " ".join(caption.text(deep=True).split())
+        figure = caption.parent
+        while figure is not None and figure.tag != "figure":
+            figure = figure.parent
+        if not text or figure is None:
+            continue
+        for img in figure.css("img"):
+            captions.setdefault(img.mem_id, text)
+    return captions
+
+
+def _clean(tree: LexborHTMLParser, body: LexborNode, options: ExtractionOptions) -> set[int]:
+    """Strip junk and strong boilerplate; returns the layout containers (``remove_strong``)."""
+    boilerplate.strip_junk(body)
+    weak = boilerplate.remove_strong(body)
     dropped = ([] if options.keep_lists else ["ul", "ol", "dl"]) + (
         [] if options.keep_tables else ["table"]
     )
     if dropped:
         tree.strip_tags(dropped)
-    tree.unwrap_tags(INLINE_TAGS)
-    body.merge_text_nodes()
-    return strengths
+    return weak
 
 
-# --- step 3: choose the content -------------------------------------------------------------
+# --- step 3: walk ---------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _Candidate:
-    node: LexborNode
-    score: float = 0.0
-    chars: int = 0
+class _Block:
+    """One paragraph (the text of one block element up to the next block) or one image."""
+
+    tag: str  # the block element's tag; "img" for an image
+    weak: tuple[int, ...]  # the layout-boilerplate containers around it, outermost first
+    key: int = 0  # mem_id of the block element, to tell where the paragraph ends
+    node: LexborNode | None = None  # the <img>, for images
+    pieces: list[str] = field(default_factory=list)
     link_chars: int = 0
+    links: int = 0
+    last_link: int = 0
+    text: str = ""  # normalised text, set by ``_finish``
+    is_weak: bool = False  # inside a layout container that does not wrap the content
+    value: float = 0.0  # set by ``choose_content``
 
 
-def choose_content_roots(
-    body: LexborNode, strengths: dict[int, int], deadline: float
-) -> list[LexborNode]:
-    """The subtrees that hold the main content, in document order (``[body]`` as fallback)."""
-    blocks = _text_blocks(body, deadline)
-    candidates: dict[int, _Candidate] = {}
-    for block in blocks.values():
-        if block.chars < _MIN_BLOCK_CHARS:
-            continue
-        text_score = 1 + block.score + min(block.chars / 100, 3)
-        text_score *= 1 - block.link_chars / block.chars
-        parent = block.node.parent
-        for divider in (1, 2, 3):
-            if parent is None or parent.tag in ("html",):
-                break
-            candidate = candidates.get(parent.mem_id)
-            if candidate is None:
-                candidate = candidates[parent.mem_id] = _Candidate(parent)
-            candidate.score += text_score / divider
-            candidate.chars += block.chars
-            candidate.link_chars += block.link_chars
-            parent = parent.parent
-    if not candidates:
-        protected = _self_and_ancestors(body)
-        boilerplate.remove_weak(body, strengths, protected, len(body.text(deep=True)))
-        return [body]
-    for candidate in candidates.values():
-        link_share = candidate.link_chars / max(candidate.chars, 1)
-        candidate.score *= (1 - link_share) * max(0.2, 1 + _name_weight(candidate.node) / 50)
-    top = max(candidates.values(), key=lambda c: c.score)
-    root = _widen(top.node, blocks)
-    if root.mem_id != top.node.mem_id:
-        top = candidates.get(root.mem_id) or _Candidate(root, score=top.score)
-    boilerplate.remove_weak(body, strengths, _self_and_ancestors(top.node), top.chars)
-    return _with_siblings(top, candidates, blocks)
+def _walk(body: LexborNode, weak: set[int], max_depth: int, deadline: float) -> list[_Block]:
+    """Paragraphs and images of ``body`` in document order, with link statistics.
 
-
-def _net_prose(block: _Candidate) -> float:
-    """Prose characters a block adds to a subtree, minus what its link or scrap text costs."""
-    if block.chars >= _MIN_BLOCK_CHARS and block.link_chars * 2 < block.chars:
-        return block.chars - 2 * block.link_chars
-    return -(_LINK_COST * block.link_chars + _SCRAP_COST * block.chars)
-
-
-def _widen(top: LexborNode, blocks: dict[int, _Candidate]) -> LexborNode:
-    """The ancestor of ``top`` (itself included) whose subtree holds the most net prose.
-
-    Readability's top candidate is often one of several sibling sections of an article; the
-    ancestor that gains more prose than link text and scraps gathers them all.
+    Each element's context (its paragraph's block, the link it sits in, the layout containers
+    around it, its depth below ``body``) is looked up from its parent's, which the pre-order
+    walk has always seen first. Raises ``DomTooDeep`` below ``max_depth``.
     """
-    chain = []
-    node = top
-    while node is not None and node.tag != "html" and len(chain) <= _WIDEN_LEVELS:
-        chain.append(node)
-        if node.tag == "body":
-            break
-        node = node.parent
-    level_of = {n.mem_id: i for i, n in enumerate(chain)}
-    gained = [0.0] * len(chain)
-    for block in blocks.values():
-        level = _chain_level(block.node, level_of)
-        if level is not None:
-            gained[level] += _net_prose(block)
-    best, best_total, total = 0, float("-inf"), 0.0
-    for level, gain in enumerate(gained):
-        total += gain
-        if level == 0 or total > best_total + max(_WIDEN_MARGIN, best_total * _WIDEN_RATIO):
-            best, best_total = level, total
-    return chain[best]
-
-
-def _chain_level(node: LexborNode, level_of: dict[int, int]) -> int | None:
-    """Index in the ancestor chain of the first chain node above ``node`` (memoised walk)."""
-    path = []
-    key = node.mem_id
-    while key not in level_of:
-        path.append(key)
-        node = node.parent
-        if node is None:
-            return None
+    blocks: list[_Block] = []
+    body_key = body.mem_id
+    context: dict[int, tuple[int, str, int, tuple, int]] = {body_key: (body_key, "body", 0, (), 0)}
+    lookup = context.get
+    current: _Block | None = None
+    # Whitespace-only text nodes (40% of all nodes) are skipped in C; ``_space_before`` puts
+    # back the word break one of them made between two inline elements.
+    for count, node in enumerate(body.traverse(include_text=True, skip_empty=True)):
+        if not count & _CHECK_MASK:
+            _check_deadline(deadline)
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content
+            if not text or (current is None and text.isspace()):
+                continue
+            parent = lookup(node.parent.mem_id)
+            if parent is None:
+                continue
+            if current is None or current.key != parent[0]:
+                if text.isspace():
+                    continue
+                current = _Block(parent[1], parent[3], parent[0])
+                blocks.append(current)
+            elif not text[0].isspace() and not current.pieces[-1][-1:].isspace():
+                if _space_before(node):
+                    current.pieces.append(" ")
+            current.pieces.append(text)
+            link_key = parent[2]
+            if link_key:
+                current.link_chars += len(text.strip())
+                if link_key != current.last_link:
+                    current.links += 1
+                    current.last_link = link_key
+            continue
+        if tag is None or tag[0] == "-":  # comments, doctype
+            continue
         key = node.mem_id
-    level = level_of[key]
-    for visited in path:
-        level_of[visited] = level
-    return level
-
-
-def _self_and_ancestors(node: LexborNode) -> frozenset[int]:
-    keys = []
-    while node is not None:
-        keys.append(node.mem_id)
-        node = node.parent
-    return frozenset(keys)
-
-
-def _text_blocks(body: LexborNode, deadline: float) -> dict[int, _Candidate]:
-    """Per block element: text chars, link chars and commas (in ``score``) of its own text."""
-    blocks: dict[int, _Candidate] = {}
-    count = 0
-    for node in body.traverse(include_text=True):
-        count += 1
-        _tick(count, deadline)
-        if node.tag != "-text":
+        parent = lookup(node.parent.mem_id)
+        if parent is None or key == body_key:
             continue
-        text = node.text_content
-        if not text or text.isspace():
-            continue
-        parent = node.parent
-        in_link = False
-        while parent is not None and parent.tag == "a":
-            in_link = True
-            parent = parent.parent
-        if parent is None:
-            continue
-        block = blocks.get(parent.mem_id)
-        if block is None:
-            block = blocks[parent.mem_id] = _Candidate(parent)
-        chars = len(text.strip())
-        block.chars += chars
-        if in_link:
-            block.link_chars += chars
-        block.score += text.count(",") + text.count("，") + text.count("、")
+        block_key, block_tag, link_key, weak_chain, depth = parent
+        depth += 1
+        if depth > max_depth:
+            raise DomTooDeep(f"DOM deeper than {max_depth + 2} elements")
+        if key in weak:
+            weak_chain = (*weak_chain, key)
+        if tag in INLINE_TAGS:
+            if tag == "a":
+                link_key = key
+            elif tag in _CELL_TAGS and current is not None and current.key == block_key:
+                current.pieces.append(" ")
+            context[key] = (block_key, block_tag, link_key, weak_chain, depth)
+        elif tag == "img":
+            current = None
+            blocks.append(_Block("img", weak_chain, key, node))
+        else:
+            current = None
+            context[key] = (key, tag, link_key, weak_chain, depth)
     return blocks
 
 
-def _name_weight(node: LexborNode) -> float:
-    """Readability's class/id weight, plus a bonus for semantic article markup."""
-    tag = node.tag
-    if tag in ("article", "main"):
-        weight = 25.0
-    elif tag in ("td", "li", "blockquote", "form", "ul", "ol", "dl"):
-        weight = -5.0
-    else:
-        weight = 0.0
-    attrs = node.attrs
-    name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-    if attrs.get("itemprop") == "articleBody":
-        weight += 50
-    if name.strip():
-        if _NEGATIVE_NAME.search(name):
-            weight -= 25
-        if _POSITIVE_NAME.search(name):
-            weight += 25
-    return weight
+def _space_before(text_node: LexborNode) -> bool:
+    """Whether a skipped whitespace-only node sits just before this text (``<a>x</a> <a>y``),
+    looking through the inline elements it starts."""
+    node = text_node
+    for _ in range(_MAX_INLINE_CLIMB):
+        previous = node.prev
+        if previous is not None:
+            return previous.is_text_node and not (previous.text_content or "").strip(" \t\n\r\f")
+        node = node.parent
+        if node is None or node.tag not in INLINE_TAGS:
+            return False
+    return False
 
 
-def _with_siblings(
-    top: _Candidate, candidates: dict[int, _Candidate], blocks: dict[int, _Candidate]
-) -> list[LexborNode]:
-    """The top candidate plus siblings that look like more of the same content."""
-    parent = top.node.parent
-    if parent is None or top.node.tag == "body":
-        return [top.node]
-    threshold = max(10.0, top.score * 0.2)
-    roots = []
-    for sibling in _children(parent):
-        key = sibling.mem_id
-        if key == top.node.mem_id:
-            roots.append(sibling)
-            continue
-        candidate = candidates.get(key) or blocks.get(key)
-        if candidate is not None and candidate.score >= threshold and candidate.chars:
-            roots.append(sibling)
-        elif sibling.tag in ("figure", "img") or (
-            candidate is not None
-            and sibling.tag in ("p", "h1", "h2")
-            and candidate.chars >= 80
-            and candidate.link_chars < candidate.chars * 0.25
-        ):
-            roots.append(sibling)
-    return roots
+# --- step 4: choose -------------------------------------------------------------------------
+
+_MIN_PROSE_CHARS = 25  # shorter blocks are headings, captions, dates, menu entries
+_PROSE_LINK_COST = 3.0  # in a prose block, a link character cancels this many plain ones
+_ONE_LINK_COST = 2.0  # ... when the block has a single link
+_LINK_COST = 3.0  # cost of a link character in a short block
+_SCRAP_COST = 0.1  # cost of a plain character in a short block: near neutral, so that lists,
+# recipes and tables between prose stay in, while a run never starts or ends with them
+_WEAK_COST = 1.0  # cost of a character inside layout boilerplate
+_WRAPPER_SHARE = 0.5  # a layout container with this share of the content's prose wraps it
+_SCATTERED_SHARE = 0.8  # ... and when this share sits in small layout containers, none counts
+_LEAD_IN = 3  # headings and images just before the run that still belong to it
 
 
-def _children(node: LexborNode) -> Iterable[LexborNode]:
-    child = node.child
-    while child is not None:
-        if child.tag != "-text" and child.tag != "_comment":
-            yield child
-        child = child.next
+def choose_content(blocks: list[_Block]) -> list[_Block]:
+    """The main content: the run of blocks with the largest total value, cleaned of link lists.
+
+    Layout containers (sidebars, footers, ad slots) lower the value of their text, except the
+    ones that wrap the content: a first pass without them finds the content, a second pass
+    counts only the containers that do not wrap it. When no run has a positive value (no prose
+    on the page), every block outside layout boilerplate that is not mostly links is kept.
+    """
+    texts = [b for b in blocks if b.tag != "img"]
+    for block in texts:
+        _finish(block)
+        block.value = _value(block)
+    start, end = _best_run(blocks)
+    exempt = _wrappers(blocks[start:end])
+    for block in blocks:
+        block.is_weak = any(key not in exempt for key in block.weak)
+        if block.is_weak and block.tag != "img":
+            block.value = -_WEAK_COST * len(block.text) - _LINK_COST * block.link_chars
+    start, end = _best_run(blocks)
+    if start >= end:
+        return [b for b in blocks if not b.is_weak and (b.tag == "img" or not _is_linky(b))]
+    end = _trim_tail(blocks, start, end)
+    lead = _lead_in(blocks, start)
+    chosen = blocks[start:end]
+    return blocks[lead:start] + [b for i, b in enumerate(chosen) if _keep_inside(chosen, i)]
 
 
-# --- step 4: emit ---------------------------------------------------------------------------
+def _finish(block: _Block) -> None:
+    """Join and normalise the paragraph's text (soft hyphens and zero-width spaces removed)."""
+    text = "".join(block.pieces)
+    if "\xad" in text or "\u200b" in text:
+        text = text.replace("\xad", "").replace("\u200b", "")
+    block.text = " ".join(text.split())
 
 
-@dataclass(slots=True)
-class _Paragraph:
-    """Text collected for the current block until the next block boundary."""
+def _value(block: _Block) -> float:
+    """Positive for prose, negative for link lists; headings and short scraps near zero.
 
-    key: int = -1
-    pieces: list[str] | None = None
-    chars: int = 0
-    link_chars: int = 0
+    A table row with a link is data (a product name linked in its first cell), not a menu.
+    """
+    chars = len(block.text)
+    links = block.link_chars
+    if block.tag == "tr" and links:
+        return -_SCRAP_COST * chars
+    if chars >= _MIN_PROSE_CHARS and block.tag not in _HEADING_TAGS:
+        if block.links == 1:  # a sentence with a link, or one link standing for a sentence
+            return chars - _ONE_LINK_COST * links
+        return chars - _PROSE_LINK_COST * links
+    return -(_LINK_COST * links + _SCRAP_COST * (chars - links))
+
+
+def _is_linky(block: _Block) -> bool:
+    """Mostly link text: a menu entry, a tag list, a teaser headline (or an empty block)."""
+    return block.link_chars * 2 >= len(block.text)
+
+
+def _wrappers(run: list[_Block]) -> set[int]:
+    """Layout containers that are not boilerplate on this page: they wrap the content.
+
+    One container holding most of the run's prose is a mis-named wrapper ("content-with-
+    sidebar", ASP.NET's page-wide ``<form>``). When most of the prose sits in containers that
+    each hold a small part (page builders call every block a "widget"; "section--ads"), the
+    names say nothing on this page and every container in the run is spared.
+    """
+    total = 0.0
+    by_container: dict[int, float] = {}
+    for block in run:
+        if block.value > 0:
+            total += block.value
+            for key in block.weak:
+                by_container[key] = by_container.get(key, 0.0) + block.value
+    wrappers = {key for key, value in by_container.items() if value >= total * _WRAPPER_SHARE}
+    scattered = sum(
+        b.value for b in run if b.value > 0 and any(key not in wrappers for key in b.weak)
+    )
+    if scattered >= total * _SCATTERED_SHARE:
+        wrappers.update(by_container)
+    return wrappers
+
+
+def _best_run(blocks: list[_Block]) -> tuple[int, int]:
+    """[start, end) of the maximum-sum run of block values (Kadane); empty if none is > 0."""
+    best, best_start, best_end = 0.0, 0, 0
+    total, start = 0.0, 0
+    for index, block in enumerate(blocks):
+        if total <= 0:
+            total, start = 0.0, index
+        total += block.value
+        if total > best:
+            best, best_start, best_end = total, start, index + 1
+    return best_start, best_end
+
+
+def _trim_tail(blocks: list[_Block], start: int, end: int) -> int:
+    """Drop headings and lead-ins ("Read also:") that end the run: what they announce was
+    left out."""
+    while end > start + 1:
+        block = blocks[end - 1]
+        if block.tag not in _HEADING_TAGS and not block.text.endswith(":"):
+            break
+        end -= 1
+    return end
+
+
+def _lead_in(blocks: list[_Block], start: int) -> int:
+    """Move ``start`` back over the headline and lead images just before the chosen run.
+
+    The headline often sits in a page-level ``<header>``, so layout flags do not stop it.
+    """
+    for _ in range(_LEAD_IN):
+        previous = start - 1
+        if previous < 0:
+            break
+        block = blocks[previous]
+        if block.tag == "img" or (block.tag in _HEADING_TAGS and not block.link_chars):
+            start = previous
+        else:
+            break
+    return start
+
+
+def _keep_inside(chosen: list[_Block], index: int) -> bool:
+    """Inside the content, drop layout boilerplate and link lists.
+
+    A lone link paragraph between prose ("Read the full report", a URL) is content; runs of
+    link paragraphs, link headlines and paragraphs with several links are menus and teasers.
+    """
+    block = chosen[index]
+    if block.is_weak:
+        return False
+    if block.tag == "img" or not _is_linky(block):
+        return True
+    if not block.text or block.links != 1 or block.tag in _HEADING_TAGS:
+        return False
+    for other in (index - 1, index + 1):
+        if 0 <= other < len(chosen) and chosen[other].tag != "img" and _is_linky(chosen[other]):
+            return False
+    return True
+
+
+# --- step 5: emit ---------------------------------------------------------------------------
 
 
 def _emit(
-    roots: list[LexborNode],
+    blocks: list[_Block],
     document: Document,
     base: str,
     options: ExtractionOptions,
-    deadline: float,
+    captions: dict[int, str],
 ) -> None:
     placed: set[str] = set()
-    paragraph = _Paragraph(pieces=[])
-    count = 0
-    for root in roots:
-        for node in root.traverse(include_text=True):
-            count += 1
-            _tick(count, deadline)
-            tag = node.tag
-            if tag == "-text":
-                _add_text(node, paragraph, document)
-            elif tag == "img":
-                _flush(paragraph, document)
-                _add_image(node, document, base, options, placed)
-            elif tag in BLOCK_TAGS:
-                _flush(paragraph, document)
-            elif tag in ("td", "th") and paragraph.pieces:
-                paragraph.pieces.append(" ")
-        _flush(paragraph, document)
-
-
-def _add_text(node: LexborNode, paragraph: _Paragraph, document: Document) -> None:
-    text = node.text_content
-    if not text:
-        return
-    parent = node.parent
-    in_link = False
-    while parent is not None and parent.tag in ("a", "td", "th"):
-        in_link = in_link or parent.tag == "a"
-        parent = parent.parent
-    key = parent.mem_id if parent is not None else -1
-    if key != paragraph.key:
-        _flush(paragraph, document)
-        paragraph.key = key
-    paragraph.pieces.append(text)
-    chars = len(text.strip())
-    paragraph.chars += chars
-    if in_link:
-        paragraph.link_chars += chars
-
-
-def _flush(paragraph: _Paragraph, document: Document) -> None:
-    """Close the current paragraph: keep it unless empty or mostly link text (menus, tags)."""
-    if paragraph.pieces:
-        text = "".join(paragraph.pieces)
-        if "\xad" in text or "\u200b" in text:  # soft hyphens, zero-width spaces
-            text = text.replace("\xad", "").replace("\u200b", "")
-        text = " ".join(text.split())
-        if text and paragraph.link_chars <= paragraph.chars * _MAX_LINK_SHARE:
-            document.add_text(text)
-        paragraph.pieces = []
-    paragraph.key = -1
-    paragraph.chars = paragraph.link_chars = 0
+    for block in blocks:
+        if block.node is not None:
+            _add_image(block.node, document, base, options, placed, captions)
+        elif block.text:
+            document.add_text(block.text)
 
 
 def _add_image(
-    node: LexborNode, document: Document, base: str, options: ExtractionOptions, placed: set
+    node: LexborNode,
+    document: Document,
+    base: str,
+    options: ExtractionOptions,
+    placed: set,
+    captions: dict[int, str],
 ) -> None:
     """Place one ``<img>`` or count why not (data_uri, tracking_pixel, invalid_url, ...)."""
     attrs = node.attrs
@@ -505,6 +507,7 @@ def _add_image(
         alt_text=" ".join(alt.split()) if alt is not None else None,
         width_attr=width,
         height_attr=height,
+        caption=captions.get(node.mem_id),
     )
     document.add_image(absolute, metadata)
 
@@ -524,8 +527,13 @@ def _count_sourced_images(body: LexborNode, deadline: float) -> int:
     """``<img>`` elements that have any source attribute: each must be placed or counted."""
     count = 0
     for index, img in enumerate(body.css("img"), start=1):
-        _tick(index, deadline)
-        if image_sources.choose_source(img.attrs, _picture_srcsets(img)) is not None:
+        if index % _CHECK_EVERY == 0:
+            _check_deadline(deadline)
+        attrs = img.attrs
+        src = attrs.get("src")
+        if (src and not src.isspace()) or image_sources.choose_source(
+            attrs, _picture_srcsets(img)
+        ) is not None:
             count += 1
     return count
 

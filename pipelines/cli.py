@@ -31,6 +31,10 @@ log = logging.getLogger("webweave")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    delegated = _delegated(argv)
+    if delegated is not None:
+        return delegated
     parser = _parser()
     args, beam_args = parser.parse_known_args(argv)
     logging.basicConfig(
@@ -44,13 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command != "run" and beam_args:
+    if args.command not in ("run", "refilter") and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
     try:
         return args.handler(args, beam_args)
     except (ConfigError, NotAWarcFile, FileNotFoundError) as error:
         print(f"webweave: error: {error}", file=sys.stderr)
         return 2
+
+
+def _delegated(argv: list[str]) -> int | None:
+    """Commands with their own parsers: ``images …`` and ``quality train …``."""
+    if argv[:1] == ["images"]:
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        from webweave.pipelines.images_job import images_main
+
+        return images_main(argv[1:])
+    if argv[:2] == ["quality", "train"]:
+        from webweave.filters.quality_classifier import train_main
+
+        return train_main(argv[2:])
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +124,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("run_dir", metavar="DIR")
     verify.set_defaults(handler=_verify)
+
+    refilter = commands.add_parser(
+        "refilter",
+        help="re-apply new text-filter and dedup thresholds to a finished run (no WARC parsing)",
+        description="Re-threshold DIR's extracted documents with NEW's text_filters and dedup "
+        "sections; the output equals `webweave run` with NEW. Other flags are Beam options.",
+    )
+    refilter.add_argument("run_dir", metavar="DIR")
+    refilter.add_argument("--config", required=True, metavar="NEW", help="YAML with new values")
+    refilter.add_argument("--output", required=True, metavar="OUT")
+    refilter.set_defaults(handler=_refilter)
+
+    report = commands.add_parser(
+        "report", help="write DIR/report.html: funnel, score histograms, languages, samples"
+    )
+    report.add_argument("run_dir", metavar="DIR")
+    report.add_argument("--samples", type=int, default=5, help="dropped documents per reason")
+    report.set_defaults(handler=_report)
+
+    commands.add_parser("images", help="fetch, check and attach images (see `images --help`)")
+    quality = commands.add_parser("quality", help="`quality train`: the quality classifier")
+    quality.add_argument("action", choices=["train"])
     return parser
 
 
@@ -115,7 +155,7 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         config["commoncrawl"]["base_url"] = args.cc_base_url
     inputs = _inputs(args, config)
     options = pipeline_options(beam_args)
-    output = args.output.rstrip("/") if "://" in args.output else os.path.abspath(args.output)
+    output = _folder(args.output)
     local_inputs = all(isinstance(i, WarcInput) for i in inputs)
     print(
         f"webweave run: {len(inputs)} input(s) → {output}"
@@ -172,6 +212,34 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
 def _read_stats(output: str) -> dict:
     with FileSystems.open(join(output, STATS)) as handle:
         return json.loads(handle.read())
+
+
+def _refilter(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from webweave.pipelines.refilter_job import build_refilter_pipeline, read_run_config
+
+    run_dir = _folder(args.run_dir)
+    output = _folder(args.output)
+    old = read_run_config(run_dir)
+    new = load_config(args.config)
+    options = pipeline_options(beam_args)
+    pipeline = beam.Pipeline(options=options)
+    build_refilter_pipeline(pipeline, run_dir, output, old, new)
+    pipeline.run().wait_until_finish()
+    stats = _read_stats(output)
+    print(funnel_table(stats))
+    return 0 if stats.get("funnel_closes") else 1
+
+
+def _report(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from webweave.pipelines.run_report import write_report
+
+    path = write_report(_folder(args.run_dir), samples_per_reason=args.samples)
+    print(f"wrote {path}")
+    return 0
+
+
+def _folder(path: str) -> str:
+    return path.rstrip("/") if "://" in path else os.path.abspath(path)
 
 
 def _export_obelics(args: argparse.Namespace, beam_args: list[str]) -> int:

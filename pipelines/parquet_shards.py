@@ -7,6 +7,8 @@ renamed when complete, so a killed worker never leaves a half-written shard behi
 
 from __future__ import annotations
 
+import json
+import os
 import posixpath
 import uuid
 from collections.abc import Callable
@@ -38,6 +40,23 @@ def write_table_atomically(table: pa.Table, path: str, compression: str) -> None
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([temporary], [path])
+
+
+def write_json_atomically(path: str, data: dict) -> None:
+    """Write ``data`` as JSON through a temporary file and a rename (manifests, stats)."""
+    if "://" not in path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.tmp"
+    with FileSystems.create(temporary) as handle:
+        handle.write(json.dumps(data, indent=1).encode())
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+
+
+def read_json(path: str) -> dict:
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read())
 
 
 def delete_shards(folder: str, prefix: str) -> int:

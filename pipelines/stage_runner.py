@@ -37,6 +37,9 @@ class StageChain:
     def __init__(self, stages: Sequence[Callable[[Any], Any]], funnel: Funnel):
         self.stages = list(stages)
         self.funnel = funnel
+        # The item the last Drop was about, as the dropping stage left it (with its scores):
+        # jobs that keep dropped items for inspection (``extracted/``) read it from here.
+        self.dropped_item: Any = None
         for stage in self.stages:  # register every stage so the funnel lists all of them
             funnel.stage(stage.name)
 
@@ -51,6 +54,7 @@ class StageChain:
                 return StageFailure(stage.name, error_type_of(error), _message(error))
             if isinstance(result, Drop):
                 counts.dropped[result.reason] += 1
+                self.dropped_item = item
                 return result
             counts.out += 1
             item = result

@@ -3,16 +3,18 @@
 A run can be killed, resumed, re-run with other inputs or copied around; this command is the
 independent check that what is on disk is still one consistent output:
 
-* schema: every ``documents/`` and ``dead_letter/`` file matches its versioned schema;
+* schema: every ``documents/``, ``extracted/`` and ``dead_letter/`` file matches its versioned
+  schema, and every ``documents/`` shard has the ``extracted/`` shard it was written from;
 * interleaving: in every document exactly one of ``texts[i]``, ``images[i]`` is set and
   ``image_metadata[i]`` is set exactly at images;
 * ids: unique across all shards;
 * funnel: ``stats.json`` closes (first stage ``in`` = ``records_read``, every stage
   ``in = out + dropped + errors``, last ``out`` = ``documents_written``, errors = dead-letter
   rows) and its counts equal the row counts of the files;
-* manifests: each ``_manifest/PREFIX.json`` matches the shards of ``PREFIX`` (row counts,
-  contiguous shard numbers), no shard lacks a manifest, and the manifests add up to
-  ``stats.json`` (inputs, records, documents, dead letter, digest counts);
+* manifests: each ``_manifest/PREFIX.json`` matches the ``extracted/`` and ``dead_letter/``
+  shards of ``PREFIX`` (rows, rows the text filters kept, contiguous shard numbers), no shard
+  lacks a manifest, and the manifests add up to ``stats.json`` (inputs, records, dead letter,
+  digest counts);
 * leftovers: no temporary file and no ``_progress/`` heartbeat (a run still going or killed).
 
 Memory: rows are streamed in record batches; only the set of document ids is kept (about 100
@@ -34,14 +36,23 @@ from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.document import check_interleaving
 from webweave.pipelines.funnel import Funnel
+from webweave.pipelines.layout import (
+    DEAD_LETTER,
+    DOCUMENTS,
+    EXTRACTED,
+    MANIFESTS,
+    PROGRESS,
+    STATS,
+)
 from webweave.pipelines.parquet_shards import join
-from webweave.pipelines.run_job import DEAD_LETTER, DOCUMENTS, MANIFESTS, PROGRESS, STATS
 from webweave.schemas import SchemaMismatch, check_table
 from webweave.schemas import dead_letter as dead_letter_schema
 from webweave.schemas import documents as documents_schema
+from webweave.schemas import extracted as extracted_schema
 
 BATCH_ROWS = 1000
 MAX_ROW_PROBLEMS = 20  # per file: enough to see the pattern without flooding the terminal
+KEPT = "kept"  # pseudo-table: extracted rows the text filters kept
 _SHARD = re.compile(r"^(?P<prefix>.+)-(?P<number>\d{5})\.parquet$")
 
 
@@ -58,6 +69,7 @@ class Verification:
     shard_numbers: dict[str, dict[str, list[int]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
+    document_shards: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -75,6 +87,7 @@ def verify_output(output_dir: str) -> Verification:
     """Run every check on ``output_dir`` (local, gs:// or s3://); never raises on bad data."""
     result = Verification()
     _check_documents(output_dir, result)
+    _check_extracted(output_dir, result)
     _check_dead_letter(output_dir, result)
     stats = _load_json(join(output_dir, STATS), result, "stats.json")
     if stats is not None:
@@ -134,7 +147,27 @@ def _check_documents(output_dir: str, result: Verification) -> None:
             problems.extend(_row_problems(row, seen_ids))
         _report_row_problems(path, problems, result)
         result.documents += rows
-        _note_shard(path, DOCUMENTS, rows, result)
+        result.document_shards.add(_basename(path))
+
+
+def _check_extracted(output_dir: str, result: Verification) -> None:
+    """Every extracted shard has the schema; documents/ shards come from extracted ones."""
+    names = set()
+    for path in _match(join(output_dir, EXTRACTED, "*.parquet")):
+        names.add(_basename(path))
+        parquet = _open_parquet(path, extracted_schema.SCHEMA, result)
+        if parquet is None:
+            continue
+        kept = sum(r["drop_reason"] is None for r in _rows(parquet, ["drop_reason"]))
+        result.rows_by_prefix[_prefix(path)][KEPT] += kept
+        _note_shard(path, EXTRACTED, parquet.metadata.num_rows, result)
+    for name in sorted(result.document_shards - names):
+        result.problems.append(f"documents/{name} has no extracted/{name} it was written from")
+
+
+def _prefix(path: str) -> str:
+    match = _SHARD.match(_basename(path))
+    return match["prefix"] if match else _basename(path)
 
 
 def _rows(parquet: pq.ParquetFile, columns: list[str]) -> Iterator[dict]:
@@ -233,7 +266,12 @@ def _load_manifests(output_dir: str, result: Verification) -> dict[str, dict]:
 def _check_manifests(manifests: dict[str, dict], result: Verification) -> None:
     for prefix, report in manifests.items():
         rows = result.rows_by_prefix.get(prefix, Counter())
-        for table, key in ((DOCUMENTS, "documents_written"), (DEAD_LETTER, "dead_letter")):
+        tables = (
+            (EXTRACTED, "extracted_rows"),
+            (KEPT, "documents_kept"),
+            (DEAD_LETTER, "dead_letter"),
+        )
+        for table, key in tables:
             if rows[table] != report.get(key):
                 result.problems.append(
                     f"manifest {prefix}: {key} = {report.get(key)} but {table}/ holds "
@@ -256,11 +294,11 @@ def _check_manifests_add_up(manifests: dict[str, dict], stats: dict, result: Ver
     digests: Counter = Counter()
     for report in manifests.values():
         totals["inputs"] += 1
-        for key in ("records_read", "documents_written", "dead_letter"):
+        for key in ("records_read", "dead_letter"):
             totals[key] += report.get(key, 0)
         for kind, counts in (report.get("digests") or {}).items():
             digests.update({(kind, status): n for status, n in counts.items()})
-    for key in ("inputs", "records_read", "documents_written", "dead_letter"):
+    for key in ("inputs", "records_read", "dead_letter"):
         if stats.get(key) != totals[key]:
             result.problems.append(
                 f"stats.json {key} = {stats.get(key)} but the manifests add up to {totals[key]}"
@@ -279,6 +317,7 @@ def _check_manifests_add_up(manifests: dict[str, dict], stats: dict, result: Ver
 def _check_leftovers(output_dir: str, result: Verification) -> None:
     patterns = [
         join(output_dir, DOCUMENTS, ".*.tmp"),
+        join(output_dir, EXTRACTED, ".*.tmp"),
         join(output_dir, DEAD_LETTER, ".*.tmp"),
         join(output_dir, MANIFESTS, "*.tmp"),
         join(output_dir, "*.tmp"),

@@ -11,7 +11,7 @@ import pyarrow as pa
 from webweave.schemas.registry import versioned
 
 NAME = "documents"
-VERSION = 2  # 2: image_metadata.caption; general_metadata.block_digest_ok, payload_digest_ok
+VERSION = 2  # 2: caption, digest flags, language, filter_scores (issues #3, #6)
 
 IMAGE_METADATA = pa.struct(
     [
@@ -42,6 +42,48 @@ GENERAL_METADATA = pa.struct(
         # checkable (null: absent, unsupported algorithm, revisit). Added in version 2.
         pa.field("block_digest_ok", pa.bool_()),
         pa.field("payload_digest_ok", pa.bool_()),
+        # fastText lid.176 top-1 label and probability on the whole extracted text (issue #3).
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+    ]
+)
+
+# Scores every paragraph-level filter computes (OBELICS node-level rows); null = not computed
+# (e.g. no word list for the document's language). Names are the filters' score names.
+PARAGRAPH_SCORES = pa.struct(
+    [
+        pa.field("number_words", pa.int64()),
+        pa.field("character_repetition_ratio", pa.float64()),
+        pa.field("word_repetition_ratio", pa.float64()),
+        pa.field("special_character_ratio", pa.float64()),
+        pa.field("stopword_ratio", pa.float64()),
+        pa.field("flagged_word_ratio", pa.float64()),
+        pa.field("punctuation_ratio", pa.float64()),
+        pa.field("punctuation_tokens", pa.int64()),
+        pa.field("common_word_ratio", pa.float64()),
+    ]
+)
+
+# Document-level scores, computed once on the text left after paragraph filtering; thresholds
+# are applied to these values (``webweave refilter`` re-applies new ones without re-parsing).
+FILTER_SCORES = pa.struct(
+    [
+        *PARAGRAPH_SCORES,
+        *(
+            pa.field(f"gopher_{name}", pa.float64())
+            for name in (
+                "duplicate_paragraph_fraction",
+                "duplicate_paragraph_char_fraction",
+                "duplicate_line_fraction",
+                "duplicate_line_char_fraction",
+                *(f"top_{n}gram_char_fraction" for n in (2, 3, 4)),
+                *(f"duplicate_{n}gram_char_fraction" for n in range(5, 11)),
+            )
+        ),
+        pa.field("number_images", pa.int64()),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+        pa.field("quality_score", pa.float64()),
     ]
 )
 
@@ -53,6 +95,7 @@ SCHEMA = versioned(
             pa.field("images", pa.list_(pa.string())),
             pa.field("image_metadata", pa.list_(IMAGE_METADATA)),
             pa.field("general_metadata", GENERAL_METADATA),
+            pa.field("filter_scores", FILTER_SCORES),  # null when text filters are off
         ]
     ),
     NAME,

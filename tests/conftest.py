@@ -32,3 +32,18 @@ def fixture_path(relative: str) -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return fixture_path(".")
+
+
+# A config that turns text filters and dedup off: for tests of reading, decoding and extraction
+# on small built pages, which the OBELICS filters would (rightly) drop as too short, and whose
+# shared URLs URL dedup would (rightly) collapse.
+EXTRACTION_ONLY_CONFIG = """\
+text_filters:
+  enabled: false
+dedup:
+  url_dedup: false
+  near_duplicates: false
+  image_url_frequency: false
+  paragraph_dedup: false
+  image_set_dedup: false
+"""

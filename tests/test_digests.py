@@ -26,7 +26,7 @@ from webweave.filters.record_digest import (
 from webweave.pipelines.cli import main
 from webweave.pipelines.warc_source import WarcReadError, WarcRecord, iter_warc_records
 
-from conftest import BEAM_TEST_RUNNER, fixture_path
+from conftest import BEAM_TEST_RUNNER, EXTRACTION_ONLY_CONFIG, fixture_path
 
 BIG = 16 * 1024 * 1024
 DATA = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>payload</html>"
@@ -168,7 +168,7 @@ def run_with(tmp_path: Path, config: str) -> tuple[int, Path]:
     source = tmp_path / "flipped.warc.gz"
     source.write_bytes(flipped_response())
     config_path = tmp_path / "config.yaml"
-    config_path.write_text(config)
+    config_path.write_text(EXTRACTION_ONLY_CONFIG + config)
     output = tmp_path / "out"
     argv = ["run", "--input", str(source), "--output", str(output), "--config", str(config_path)]
     return main([*argv, f"--runner={BEAM_TEST_RUNNER}"]), output
@@ -191,7 +191,7 @@ def metadata(output: Path) -> list[dict]:
 
 
 def test_block_mismatch_is_dead_lettered_by_default(tmp_path) -> None:
-    status, output = run_with(tmp_path, "{}\n")
+    status, output = run_with(tmp_path, "")
     assert status == 0
     assert dead_types(output) == ["block_digest_mismatch"]
     stats = json.loads((output / "stats.json").read_text())

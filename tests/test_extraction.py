@@ -320,3 +320,40 @@ def test_a_million_images_end_bounded():
     else:
         assert doc.num_images <= options.max_images_per_document
     assert time.perf_counter() - start < 30
+
+
+def test_figcaption_becomes_image_caption_not_text():
+    figure = (
+        "<figure><img src='/bridge.jpg' alt='bridge'><img src='/plan.png'>"
+        "<figcaption>The  new bridge, <b>seen</b> from the east bank.</figcaption></figure>"
+    )
+    doc = extract(article(figure, "<img src='/other.jpg'>"), URL)
+    assert texts(doc) == ["Bridge vote", P1, P2, P3]
+    captions = {m.original_src: m.caption for m in doc.image_metadata if m}
+    assert captions == {
+        "/bridge.jpg": "The new bridge, seen from the east bank.",
+        "/plan.png": "The new bridge, seen from the east bank.",
+        "/other.jpg": None,
+    }
+    assert doc.image_metadata[2].to_row()["caption"] == "The new bridge, seen from the east bank."
+
+
+def test_article_split_over_sibling_sections_stays_whole():
+    sections = "".join(
+        f"<section class='story-part'><h2>Part {n}</h2><p>{text}</p></section>"
+        for n, text in enumerate((P1, P2, P3), start=1)
+    )
+    teasers = "".join(f"<li><a href='/s/{n}'>Another story number {n}</a></li>" for n in range(8))
+    html = page(f"<div class='wrap'>{sections}<ul class='more'>{teasers}</ul></div>")
+    assert texts(extract(html, URL)) == ["Part 1", P1, "Part 2", P2, "Part 3", P3]
+
+
+def test_lone_link_paragraph_inside_content_kept():
+    link = "<p><a href='/report.pdf'>Read the full report of the bridge commission</a></p>"
+    assert texts(extract(article(link), URL)) == [
+        "Bridge vote",
+        P1,
+        "Read the full report of the bridge commission",
+        P2,
+        P3,
+    ]

@@ -44,7 +44,11 @@ def test_stats_close_exactly(fixture_run):
     stats = read_stats(fixture_run)
     assert stats["funnel_closes"], stats["funnel_problems"]
     funnel = Funnel.from_list(stats["funnel"])
-    assert [s.stage for s in funnel.stages] == ["read", "selection", "decoding", "extraction"]
+    assert [s.stage for s in funnel.stages] == [
+        "read", "selection", "decoding", "extraction", "paragraph_filter", "document_filter",
+        "url_dedup", "near_duplicates", "image_url_frequency", "paragraph_dedup",
+        "image_set_dedup",
+    ]  # fmt: skip
     assert funnel.closure_problems(stats["records_read"], stats["documents_written"]) == []
     assert stats["inputs"] == 12
     assert sum(s.errors for s in funnel.stages) == stats["dead_letter"]

@@ -30,7 +30,7 @@ from webweave.filters.document_builder import document_id
 from webweave.pipelines.cli import main
 from webweave.pipelines.funnel import Funnel
 
-from conftest import BEAM_TEST_RUNNER, fixture_path
+from conftest import BEAM_TEST_RUNNER, EXTRACTION_ONLY_CONFIG, fixture_path
 
 DERIVED = "warc/derived/scrapinghub_aeb_pages_part1.warc.gz"
 BUDGET = 1.0  # extraction.time_budget_seconds of the torture run
@@ -279,7 +279,7 @@ def torture_run(tmp_path_factory, real_members):
     for name, case in cases.items():
         write_case(folder, name, case, real_members)
     config = folder / "torture.yaml"
-    config.write_text(f"extraction:\n  time_budget_seconds: {BUDGET}\n")
+    config.write_text(EXTRACTION_ONLY_CONFIG + f"extraction:\n  time_budget_seconds: {BUDGET}\n")
     output = tmp_path_factory.mktemp("torture-out")
     argv = ["run", "--input", str(folder / "*.warc*"), "--output", str(output)]
     status = main([*argv, "--config", str(config), f"--runner={BEAM_TEST_RUNNER}"])
@@ -322,7 +322,7 @@ def test_every_case_has_its_outcome(torture_run):
             failures.append(f"{name}: dead letter {dict(got_dead)} != {dict(case.dead)}")
         report = reports[source]
         funnel = Funnel.from_list(report["funnel"])
-        problems = funnel.closure_problems(report["records_read"], report["documents_written"])
+        problems = funnel.closure_problems(report["records_read"], report["documents_kept"])
         if problems:
             failures.append(f"{name}: funnel {problems}")
         if case.drop is not None:

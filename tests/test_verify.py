@@ -14,7 +14,7 @@ from webweave.pipelines.cli import main
 from webweave.pipelines.verify import verify_output
 from webweave.schemas import documents
 
-from conftest import BEAM_TEST_RUNNER, fixture_path
+from conftest import BEAM_TEST_RUNNER, EXTRACTION_ONLY_CONFIG, fixture_path
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,10 @@ def good_run(tmp_path_factory) -> Path:
         str(fixture_path("warc/dolma_sample-0000.warc.gz")),
         str(fixture_path("warc/resiliparse_clipped_truncated.warc.gz")),  # one dead letter
     ]
-    argv = ["run", "--input", *inputs, "--output", str(output), f"--runner={BEAM_TEST_RUNNER}"]
-    assert main(argv) == 0
+    config = output.parent / f"{output.name}.yaml"
+    config.write_text(EXTRACTION_ONLY_CONFIG)  # 22 documents, whatever the filter thresholds
+    argv = ["run", "--input", *inputs, "--output", str(output), "--config", str(config)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 0
     return output
 
 
@@ -57,7 +59,7 @@ def test_duplicate_ids_and_counts(damaged, capsys):
     err = problems_of(damaged, capsys)
     assert "duplicate document id" in err
     assert "stats.json documents_written = 22 but documents/ holds 44" in err
-    assert "manifest dolma_sample-0000-" in err
+    assert "-00001.parquet has no extracted/" in err
 
 
 def test_broken_interleaving(damaged, capsys):

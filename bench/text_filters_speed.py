@@ -1,0 +1,122 @@
+"""Cost of the whole text-filter set next to the cost of extraction, on the same real pages.
+
+The issue asks for end-to-end throughput with every text filter on to stay ≥ 70% of
+extraction-only throughput, i.e. filters ≤ 30% of extraction time per page. Both are measured
+here in the same process on the 91 real article pages of ``html/scrapinghub_aeb/html``:
+
+- extraction: ``webweave.filters.extraction.extract(html, url)`` on the decoded page;
+- filters: ``ParagraphFilter`` (lid.176 on the whole text, then every paragraph rule) and
+  ``DocumentFilter`` (OBELICS doc rules and Gopher repetition), with the default word lists
+  (stopwords-iso) and the packaged lid.176 model, on the row that extraction produced;
+- filters on the gold article texts (one paragraph per line block) as a second input shape.
+
+Each figure is the best of ``--rounds`` passes over all pages (best-of filters out noise from
+other processes on a shared machine), in ms per page.
+
+    .venv/bin/python bench/text_filters_speed.py [--rounds 5] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gzip
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from webweave.filters.extraction import extract
+from webweave.filters.language_id import LanguageIdentifier
+from webweave.filters.text_filter_stages import DocumentFilter, ParagraphFilter, TextFilterConfig
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(os.environ.get("WEBWEAVE_FIXTURES", REPO.parent / "shared" / "fixtures"))
+PAGES = FIXTURES / "html" / "scrapinghub_aeb"
+
+
+def load_pages() -> list[tuple[str, str, str]]:
+    """(html, url, gold text) for every page of the fixture set."""
+    gold = json.loads((PAGES / "ground-truth-part1.json").read_text(encoding="utf-8"))
+    pages = []
+    for page_id, entry in sorted(gold.items()):
+        raw = gzip.decompress((PAGES / "html" / f"{page_id}.html.gz").read_bytes())
+        pages.append((raw.decode("utf-8", "replace"), entry["url"], entry["articleBody"]))
+    return pages
+
+
+def gold_row(text: str) -> dict:
+    """A documents row whose text nodes are the gold text's non-empty lines."""
+    texts = [line.strip() for line in text.split("\n") if line.strip()]
+    return {"texts": texts, "images": [None] * len(texts), "image_metadata": [None] * len(texts)}
+
+
+def extracted_row(html: str, url: str) -> dict:
+    document = extract(html, url)
+    return {
+        "texts": document.texts,
+        "images": document.images,
+        "image_metadata": [None] * len(document.texts),
+    }
+
+
+def best_ms_per_item(run, items: list, rounds: int) -> float:
+    """Best-of-``rounds`` wall time of ``run(item)`` over all items, in ms per item."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for item in items:
+            run(item)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(items)
+
+
+def make_filters():
+    """The stages with the default config, the packaged model and the default word lists."""
+    config = TextFilterConfig.from_config({})
+    lists = config.load_lists()
+    lid = LanguageIdentifier()
+    paragraph, document = ParagraphFilter(config, lid, lists), DocumentFilter(config, lists)
+    lid("warm up the model")
+
+    def run(row: dict):
+        return document(paragraph(copy.copy(row)))
+
+    return run, lid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile the filter pass")
+    args = parser.parse_args(argv)
+    pages = load_pages()
+    rows = [extracted_row(html, url) for html, url, _ in pages]
+    golds = [gold_row(text) for _, _, text in pages]
+    run, lid = make_filters()
+    joined = ["\n\n".join(t for t in row["texts"] if t) for row in rows]
+    chars = sum(map(len, joined)) / len(joined)
+    extraction = best_ms_per_item(lambda p: extract(p[0], p[1]), pages, args.rounds)
+    filters = best_ms_per_item(run, rows, args.rounds)
+    lid_only = best_ms_per_item(lid, joined, args.rounds)
+    filters_gold = best_ms_per_item(run, golds, args.rounds)
+    print(f"pages: {len(pages)} (scrapinghub_aeb), mean extracted text {chars:,.0f} chars")
+    print(f"{'extract()':<34}{extraction:8.3f} ms/page")
+    print(f"{'all text filters (extracted rows)':<34}{filters:8.3f} ms/page")
+    print(f"{'  of which language ID':<34}{lid_only:8.3f} ms/page")
+    print(f"{'all text filters (gold texts)':<34}{filters_gold:8.3f} ms/page")
+    ratio = filters / extraction
+    print(f"filters / extraction = {ratio:.1%} (target ≤ 30%)")
+    print(f"throughput with filters / extraction only = {1 / (1 + ratio):.1%} (target ≥ 70%)")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        cProfile.runctx("for r in rows: run(r)", globals(), {"rows": rows, "run": run}, "/tmp/p")
+        pstats.Stats("/tmp/p").sort_stats("cumulative").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The text-filter stages on documents-table rows, and the exact refilter of a stored row.
+
+``ParagraphFilter`` and ``DocumentFilter`` follow the stage contract of ``decision.py``: a pure
+callable with a ``name`` that takes a row (a dict shaped like ``schemas.documents``, or any
+object with a ``.row`` dict such as ``DocumentRow``) and returns it, or ``Drop(reason, scores)``.
+
+What they add to the row:
+
+- ``general_metadata.language`` / ``language_score``: lid.176 top-1 on the whole extracted text;
+- ``filter_scores``: every doc-level score (``text_filters.document_scores``), also in the Drop;
+- ``paragraph_filter``: ``{"removed": {reason: n}, "kept_positions": [...], "trace": [...]}``,
+  where the trace holds every paragraph's scores and the text of the removed ones. With it,
+  ``refilter_row`` rebuilds the unfiltered document exactly and re-applies new thresholds
+  without re-scoring anything that the new config does not change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
+
+from webweave.filters.decision import Drop
+from webweave.filters.text_filters import (
+    DocumentThresholds,
+    FilteredNodes,
+    ParagraphRecord,
+    ParagraphThresholds,
+    WordLists,
+    decide_document,
+    decide_paragraphs,
+    document_scores,
+    mark_end_of_document_tokens,
+    rebuild_nodes,
+    restore_pairs,
+    score_paragraphs,
+)
+from webweave.filters.wordlists import load_wordlist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TextFilterConfig:
+    """The ``text_filters`` config section: thresholds per level, word lists, models."""
+
+    paragraph: ParagraphThresholds = ParagraphThresholds()
+    document: DocumentThresholds = DocumentThresholds()
+    stopwords: dict | None = None  # {"source": ..., "licence": ...}
+    flagged_words: dict | None = None
+    common_words: dict | None = None
+    quality_model: str | None = None
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> TextFilterConfig:
+        section = dict(section or {})
+        return cls(
+            paragraph=ParagraphThresholds.from_config(section.pop("paragraph", None)),
+            document=DocumentThresholds.from_config(section.pop("document", None)),
+            stopwords=section.pop("stopwords", {"source": "package:stopwordsiso"}),
+            flagged_words=section.pop("flagged_words", None),
+            common_words=section.pop("common_words", None),
+            quality_model=(section.pop("quality", None) or {}).get("model"),
+            **_no_unknown(section),
+        )
+
+    def load_lists(self) -> WordLists:
+        return WordLists(*(load_wordlist(**(spec or {"source": None})) for spec in (
+            self.stopwords, self.flagged_words, self.common_words)))  # fmt: skip
+
+
+def _no_unknown(section: dict) -> dict:
+    if section:
+        raise ValueError(f"unknown text_filters keys: {sorted(section)}")
+    return {}
+
+
+def _row(item: Any) -> dict:
+    return item.row if hasattr(item, "row") else item
+
+
+class ParagraphFilter:
+    """Language ID on the whole text, then OBELICS node-level rules on every paragraph."""
+
+    name = "paragraph_filter"
+
+    def __init__(
+        self, config: TextFilterConfig, language_identifier, lists: WordLists | None = None
+    ):
+        self.config = config
+        self.lid = language_identifier
+        self.lists = lists if lists is not None else config.load_lists()
+
+    def __call__(self, item: Any) -> Any:
+        row = _row(item)
+        texts = row["texts"]
+        full = "\n\n".join(t for t in texts if t is not None)
+        language, score = self.lid(full) if full.strip() else (None, None)
+        metadata = row.setdefault("general_metadata", {})
+        metadata["language"], metadata["language_score"] = language, score
+        pairs = score_paragraphs(texts, self.lists, language, self.config.paragraph)
+        mark_end_of_document_tokens(pairs)
+        decide_paragraphs([r for r, _ in pairs], self.config.paragraph)
+        nodes = rebuild_nodes(texts, row["images"], row.get("image_metadata") or [], pairs)
+        _store_nodes(row, nodes)
+        return item
+
+
+def _record_dict(record: ParagraphRecord) -> dict:
+    """dataclasses.asdict deep-copies every score; this shallow copy is 10× cheaper."""
+    return {
+        "position": record.position,
+        "index": record.index,
+        "length": record.length,
+        "scores": record.scores,
+        "reason": record.reason,
+        "text": record.text,
+    }
+
+
+def _store_nodes(row: dict, nodes: FilteredNodes) -> None:
+    row["texts"], row["images"] = nodes.texts, nodes.images
+    if row.get("image_metadata") is not None:
+        row["image_metadata"] = nodes.image_metadata
+    row["paragraph_filter"] = {
+        "removed": dict(nodes.removed),
+        "kept_positions": nodes.kept_positions,
+        "trace": [_record_dict(r) for r in nodes.trace],
+    }
+
+
+def _load_quality(config: TextFilterConfig):
+    """The configured quality model, loaded now so a bad path fails at start, not per row."""
+    if not config.document.check_quality:
+        return None
+    if config.quality_model is None:
+        log.info(
+            "text_filters: quality filter skipped (no text_filters.quality.model configured; "
+            "train one with `webweave quality train`)"
+        )
+        return None
+    from webweave.filters.quality_classifier import QualityClassifier
+
+    model = QualityClassifier.load(config.quality_model)
+    auc = model.metadata.get("roc_auc_held_out")
+    log.info("text_filters: quality model %s (held-out ROC AUC %s)", config.quality_model, auc)
+    return model
+
+
+class DocumentFilter:
+    """OBELICS doc-level rules, Gopher repetition, language and quality on the joined text."""
+
+    name = "document_filter"
+
+    def __init__(self, config: TextFilterConfig, lists: WordLists | None = None, quality=None):
+        self.config = config
+        self.lists = lists if lists is not None else config.load_lists()
+        self.quality = quality if quality is not None else _load_quality(config)
+
+    def __call__(self, item: Any) -> Any:
+        row = _row(item)
+        scores = self.score(row)
+        row["filter_scores"] = scores
+        reason = decide_document(scores, self.config.document)
+        return item if reason is None else Drop(reason, scores)
+
+    def score(self, row: dict) -> dict[str, Any]:
+        metadata = row.get("general_metadata") or {}
+        text = "\n\n".join(t for t in row["texts"] if t is not None)
+        number_images = sum(1 for image in row["images"] if image is not None)
+        return document_scores(text, self.lists, metadata.get("language"),
+                               metadata.get("language_score"), self.config.document,
+                               number_images, self.quality)  # fmt: skip
+
+
+def unfiltered_row(row: dict) -> dict:
+    """The row as it was before ``ParagraphFilter`` (texts, images, metadata), from its trace."""
+    pf = row["paragraph_filter"]
+    trace = [ParagraphRecord(**r) for r in pf["trace"]]
+    pairs = restore_pairs(row["texts"], trace, pf["kept_positions"])
+    size = max([*pf["kept_positions"], *(r.position for r in trace), -1]) + 1
+    texts: list = [None] * size
+    images: list = [None] * size
+    meta: list = [None] * size
+    for out, pos in enumerate(pf["kept_positions"]):
+        images[pos] = row["images"][out]
+        if row.get("image_metadata") is not None:
+            meta[pos] = row["image_metadata"][out]
+    nodes: dict[int, list[str]] = {}
+    for record, paragraph in pairs:
+        nodes.setdefault(record.position, []).append(paragraph)
+    for pos, paragraphs in nodes.items():
+        texts[pos] = "\n\n".join(paragraphs)
+    return {**row, "texts": texts, "images": images, "image_metadata": meta}
+
+
+def refilter_row(
+    row: dict, old: TextFilterConfig, new: TextFilterConfig, lists: WordLists, quality=None
+) -> tuple[dict | None, str | None, Counter]:
+    """Re-apply ``new`` thresholds to a filtered (or dropped) row; returns (row, reason, removed).
+
+    Paragraph scores are reused unless a scoring parameter changed (n-gram lengths, lists);
+    doc scores are reused when the kept paragraphs and scoring parameters are unchanged. The
+    result equals running the stages with ``new`` on the original document.
+    """
+    base = unfiltered_row(row)
+    trace = [ParagraphRecord(**r) for r in row["paragraph_filter"]["trace"]]
+    pairs = restore_pairs(row["texts"], trace, row["paragraph_filter"]["kept_positions"])
+    old_kept = [r.reason is None for r, _ in pairs]
+    if _paragraph_scoring(old) != _paragraph_scoring(new):
+        language = base["general_metadata"].get("language")
+        pairs = score_paragraphs(base["texts"], lists, language, new.paragraph)
+        mark_end_of_document_tokens(pairs)
+    removed = decide_paragraphs([r for r, _ in pairs], new.paragraph)
+    nodes = rebuild_nodes(base["texts"], base["images"], base["image_metadata"], pairs)
+    out = dict(base)
+    _store_nodes(out, nodes)
+    same_text = old_kept == [r.reason is None for r, _ in pairs]
+    if same_text and _document_scoring(old) == _document_scoring(new) and row.get("filter_scores"):
+        scores = row["filter_scores"]
+    else:
+        scores = DocumentFilter(new, lists, quality).score(out)
+    out["filter_scores"] = scores
+    return out, decide_document(scores, new.document), removed
+
+
+def _paragraph_scoring(config: TextFilterConfig) -> tuple:
+    p = config.paragraph
+    return (p.character_repetition_length, p.word_repetition_length, config.stopwords,
+            config.flagged_words, config.common_words)  # fmt: skip
+
+
+def _document_scoring(config: TextFilterConfig) -> tuple:
+    d = config.document
+    return (d.character_repetition_length, d.word_repetition_length, config.stopwords,
+            config.flagged_words, config.common_words, config.quality_model)  # fmt: skip
+
+
+def with_thresholds(config: TextFilterConfig, **changes: Any) -> TextFilterConfig:
+    """A copy of ``config`` with ``paragraph=`` / ``document=`` fields changed (for tuning)."""
+    paragraph = replace(config.paragraph, **changes.pop("paragraph", {}))
+    document = replace(config.document, **changes.pop("document", {}))
+    return replace(config, paragraph=paragraph, document=document, **changes)

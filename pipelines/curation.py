@@ -1,0 +1,194 @@
+"""Steps 2 and 3 of ``webweave run``: deduplicate the extracted documents, write the final ones.
+
+Documents never go through a shuffle; only small keys do:
+
+    extracted shard names ─→ DedupKeysOfShard ─→ Deduplicate (pipelines/dedup.py) ─→ actions
+           │                                                                           │
+           └───────────── CoGroupByKey(shard) ←── ActionsByShard ←─────────────────────┘
+                                 │
+                          WriteFinalShard: extracted/NAME → documents/NAME
+
+``WriteFinalShard`` reads one ``extracted/`` shard, keeps the rows the text filters kept,
+applies the shard's dedup actions (drop documents, remove frequent image URLs and repeated
+paragraphs) and writes ``documents/`` under the same file name, so final shards stay
+deterministic and one shard is all a worker holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from webweave.filters.dedup_actions import is_empty, remove_images, remove_paragraphs
+from webweave.pipelines.dedup import (
+    ActionsByShard,
+    DedupConfig,
+    Deduplicate,
+    ShardActions,
+    make_dedup_key,
+)
+from webweave.pipelines.layout import DEDUP_CLUSTERS, DOCUMENTS, EXTRACTED
+from webweave.pipelines.parquet_shards import join, write_table_atomically
+from webweave.schemas import documents as documents_schema
+from webweave.schemas import extracted as extracted_schema
+
+CLUSTER_BUCKETS = 8  # dedup_clusters/ files; clusters are spread over them by id hash
+KEY_COLUMNS = ["id", "texts", "images", "general_metadata", "drop_reason"]
+
+CLUSTERS_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string()),
+        pa.field("cluster_id", pa.string()),  # the id of the document kept for the cluster
+        pa.field("cluster_size", pa.int64()),
+    ]
+)
+
+
+def read_extracted(path: str, columns: list[str] | None = None) -> pa.Table:
+    with FileSystems.open(path) as handle:
+        return pq.read_table(handle, columns=columns, schema=extracted_schema.SCHEMA)
+
+
+class DedupKeysOfShard(beam.DoFn):
+    """One extracted shard name → the ``DedupKey`` of each document the text filters kept."""
+
+    def __init__(self, output_dir: str, dedup: dict):
+        self.output_dir = output_dir
+        self.dedup = dedup
+
+    def setup(self) -> None:
+        config = DedupConfig.from_dict(self.dedup)
+        self.signer, self.url_options = config.signer(), config.url_options()
+
+    def process(self, shard: str) -> Iterator[tuple]:
+        table = read_extracted(join(self.output_dir, EXTRACTED, shard), KEY_COLUMNS)
+        for row in table.to_pylist():
+            if row["drop_reason"] is not None:
+                continue
+            meta = row["general_metadata"]
+            warc_date = meta["warc_date"].isoformat() if meta["warc_date"] else ""
+            key = make_dedup_key(
+                row["id"], shard, meta["url"] or "", warc_date, row["texts"], row["images"],
+                self.signer, self.url_options,
+            )  # fmt: skip
+            yield key
+
+
+class WriteFinalShard(beam.DoFn):
+    """(shard, ShardActions or none) → ``documents/shard`` written, one write report out."""
+
+    def __init__(self, output_dir: str, compression: str):
+        self.output_dir = output_dir
+        self.compression = compression
+
+    def process(self, element) -> Iterator[dict]:
+        shard, grouped = element
+        actions = next(iter(grouped["actions"]), None) or ShardActions({}, {}, {})
+        table = read_extracted(join(self.output_dir, EXTRACTED, shard))
+        report = {"in": 0, "written": 0, "dropped": Counter(), "images_removed": 0,
+                  "paragraphs_removed": 0}  # fmt: skip
+        rows = []
+        for row in table.to_pylist():
+            if row["drop_reason"] is not None:
+                continue
+            report["in"] += 1
+            reason = _apply(row, actions, report)
+            if reason is not None:
+                report["dropped"][reason] += 1
+                continue
+            rows.append({name: row[name] for name in documents_schema.SCHEMA.names})
+        path = join(self.output_dir, DOCUMENTS, shard)
+        if rows:
+            final = pa.Table.from_pylist(rows, schema=documents_schema.SCHEMA)
+            write_table_atomically(final, path, self.compression)
+        elif FileSystems.exists(path):
+            FileSystems.delete([path])  # a stale shard of an earlier run with another config
+        report["written"] = len(rows)
+        report["dropped"] = dict(report["dropped"])
+        yield report
+
+
+def _apply(row: dict, actions: ShardActions, report: dict) -> str | None:
+    """Apply one document's actions; the drop reason, or None when the document stays."""
+    doc_id = row["id"]
+    if doc_id in actions.dropped:
+        return actions.dropped[doc_id]
+    report["images_removed"] += remove_images(row, actions.removed_images.get(doc_id, ()))
+    if is_empty(row):
+        return "empty_after_image_removal"
+    report["paragraphs_removed"] += remove_paragraphs(
+        row, actions.removed_paragraphs.get(doc_id, ())
+    )
+    if is_empty(row):
+        return "empty_after_paragraph_removal"
+    return None
+
+
+class WriteClusters(beam.DoFn):
+    """(bucket, [(doc_id, cluster_id, size)]) → ``dedup_clusters/part-BBBBB.parquet``."""
+
+    def __init__(self, output_dir: str, compression: str):
+        self.output_dir = output_dir
+        self.compression = compression
+
+    def process(self, element) -> Iterator[str]:
+        bucket, members = element
+        rows = [{"doc_id": d, "cluster_id": c, "cluster_size": n} for d, c, n in sorted(members)]
+        path = join(self.output_dir, DEDUP_CLUSTERS, f"part-{bucket:05d}.parquet")
+        write_table_atomically(
+            pa.Table.from_pylist(rows, schema=CLUSTERS_SCHEMA), path, self.compression
+        )
+        yield path
+
+
+def _bucket(cluster_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(cluster_id.encode()) % CLUSTER_BUCKETS
+
+
+def _cluster_rows(element) -> Iterator[tuple]:
+    cluster_id, grouped = element
+    size = next(iter(grouped["size"]), 0)
+    for doc_id in grouped["members"]:
+        yield (_bucket(cluster_id), (doc_id, cluster_id, size))
+
+
+def curate(reports, output_dir: str, config: dict):
+    """Add dedup and the final write to the graph; returns the PCollection of write reports.
+
+    ``reports``: the per-input reports of ``ProcessWarcInput`` (their ``shards`` lists).
+    """
+    compression = config["run"]["parquet_compression"]
+    shards = (
+        reports
+        | "ShardNames" >> beam.FlatMap(lambda report: report["shards"])
+        | "SpreadShards" >> beam.Reshuffle()
+    )
+    keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, config["dedup"]))
+    dedup = keys | "Deduplicate" >> Deduplicate(DedupConfig.from_dict(config["dedup"]))
+    by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard()
+    _write_clusters(dedup, output_dir, compression)
+    return (
+        {"shard": shards | "ShardMarkers" >> beam.Map(lambda s: (s, None)), "actions": by_shard}
+        | "JoinActions" >> beam.CoGroupByKey()
+        | "WriteFinalShard" >> beam.ParDo(WriteFinalShard(output_dir, compression))
+    )
+
+
+def _write_clusters(dedup: dict, output_dir: str, compression: str) -> None:
+    members = dedup["cluster_members"] | "MembersByCluster" >> beam.Map(
+        lambda member: (member[1], member[0])
+    )
+    _ = (
+        {"members": members, "size": dedup["cluster_sizes"]}
+        | "JoinClusterSizes" >> beam.CoGroupByKey()
+        | "ClusterRows" >> beam.FlatMap(_cluster_rows)
+        | "GroupClusterBuckets" >> beam.GroupByKey()
+        | "WriteClusters" >> beam.ParDo(WriteClusters(output_dir, compression))
+    )

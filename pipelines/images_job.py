@@ -1,0 +1,884 @@
+"""The ``images`` job: a run's documents → fetched, checked images, documents with image
+outcomes, image-text pairs; ``images retry`` re-fetches only retryable failures.
+
+    webweave images RUN_DIR --output OUT [--from-warc PATH_OR_GLOB ...] [--allow-network CIDR ...]
+                            [--offline] [--config FILE]
+    webweave images retry OUT
+
+Graph (documents are never shuffled; only URLs, small per-image results and WARC image bodies
+of URLs the documents use):
+
+    doc files → ReadImageRefs → (url, file) ─┬→ Distinct urls ─┐
+    --from-warc → ReadWarcImages → (url, hit) ┼───────────────┼→ CoGroupByKey(url) → batch key
+    retry: image_results → (url, previous) ───┘               │   → GroupByKey(batch)
+                                                               │   → ProcessImageBatch
+    ProcessImageBatch: url_words → url_policy → img2dataset fetch (guarded) → fetch → decode →
+      image_filters; writes kept bytes to images/, per-URL rows to image_results/, failures to
+      dead_letter/; emits small results (no bytes) and a funnel report.
+    results ⋈ (url, file) → GroupByKey(file) → WriteDocumentFile: rereads that input file,
+      writes documents/ and pairs/ for it (deterministic names per input file).
+    results → dedup counts by sha256 and pHash (Count.PerKey, a shuffle); all reports →
+      stats.json (the funnel over distinct image URLs, plus the document funnel).
+
+The funnel closes like ``webweave run``'s: ``image_funnel`` starts with the distinct image URLs
+and ends with the kept ones; ``document_funnel`` starts with the documents read and ends with
+the documents written. Every URL has one status; nothing is a silent gap.
+
+Decisions: bytes are stored once per distinct URL in ``images/`` (bounded shards), pairs hold
+a reference (``image_shard``, ``image_row``), so pairs and documents stay small; failed
+image positions stay in the documents with their status (URLs kept as published); a document
+whose kept images are fewer than ``min_images_per_document`` follows
+``no_image_documents`` (``drop``, OBELICS's rule, or ``keep_text_only``), more than
+``max_images_per_document`` (30) is dropped, as in OBELICS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from webweave.filters.decision import Drop
+from webweave.filters.http_payload import decode_http_body
+from webweave.filters.image_checks import (
+    FetchOutcome,
+    ImageDecoder,
+    ImageFilter,
+    ImageItem,
+    UrlWordFilter,
+)
+from webweave.filters.url_policy import UrlPolicy, UrlPolicyStage
+from webweave.pipelines.config import default_config, load_config
+from webweave.pipelines.funnel import Funnel
+from webweave.pipelines.guarded_fetch import FetchLimits, is_refusal
+from webweave.pipelines.img2dataset_fetch import (
+    RETRYABLE,
+    GuardSettings,
+    Img2DatasetOptions,
+    decode_error,
+    run_img2dataset,
+)
+from webweave.pipelines.inputs import expand_pattern
+from webweave.pipelines.parquet_shards import ShardWriter, delete_shards, join
+from webweave.pipelines.stage_runner import StageChain, StageFailure
+from webweave.pipelines.warc_source import WarcRecord, iter_warc_records, open_warc_stream
+from webweave.schemas import dead_letter as dead_letter_schema
+from webweave.schemas import image_documents, image_results, image_store, pairs
+from webweave.schemas.registry import check_table
+
+DOCUMENTS, PAIRS, IMAGES, RESULTS, DEAD_LETTER = (
+    "documents",
+    "pairs",
+    "images",
+    "image_results",
+    "dead_letter",
+)
+STATS = "stats.json"
+JOB_FILE = "images_job.json"
+STAGE_STATUS = {
+    "url_words": "filtered",
+    "url_policy": "refused",
+    "fetch": "failed",
+    "decode": "invalid",
+    "image_filters": "filtered",
+}
+IMAGE_STAGES = tuple(STAGE_STATUS)
+
+# The ``images:`` section of pipelines/default_config.yaml (the one place defaults live).
+DEFAULT_IMAGES_CONFIG: dict = default_config()["images"]
+
+
+def images_config(section: dict | None = None) -> dict:
+    """Defaults overlaid with ``section`` (the config's ``images:`` mapping); unknown keys fail."""
+    config = copy.deepcopy(DEFAULT_IMAGES_CONFIG)
+    for key, value in (section or {}).items():
+        if key not in config:
+            raise ValueError(f"unknown config key 'images.{key}'")
+        config[key] = value
+    if config["no_image_documents"] not in ("drop", "keep_text_only"):
+        raise ValueError("images.no_image_documents must be 'drop' or 'keep_text_only'")
+    return config
+
+
+def static_hosts(entries: list[str]) -> dict[str, list[str]]:
+    """``["host=addr[,addr]"]`` → mapping (curl --resolve style; also keeps tests off DNS)."""
+    hosts: dict[str, list[str]] = {}
+    for entry in entries:
+        host, _, addresses = entry.partition("=")
+        hosts[host.strip().lower()] = [a.strip() for a in addresses.split(",") if a.strip()]
+    return hosts
+
+
+def guard_settings(config: dict) -> GuardSettings:
+    return GuardSettings(
+        allowed_networks=tuple(config["allowed_networks"]),
+        static_hosts=static_hosts(config["static_hosts"]),
+        limits=FetchLimits(
+            timeout_seconds=float(config["timeout_seconds"]),
+            max_bytes=int(config["max_bytes"]),
+            max_redirects=int(config["max_redirects"]),
+            host_time_budget_seconds=float(config["host_time_budget_seconds"]),
+        ),
+    )
+
+
+def stable_bucket(text: str, buckets: int) -> int:
+    """Deterministic across processes and runs (Python's hash() is salted)."""
+    return zlib.crc32(text.encode("utf-8")) % max(1, buckets)
+
+
+# ---------------------------------------------------------------- reading documents
+
+
+def _read_documents(path: str) -> list[dict]:
+    with FileSystems.open(path) as handle:
+        table = pq.read_table(handle)
+    check_table(table, _documents_schema())
+    return table.to_pylist()
+
+
+def _documents_schema():
+    from webweave.schemas import documents
+
+    return documents.SCHEMA
+
+
+class ReadImageRefs(beam.DoFn):
+    """One documents file → (url, file) per distinct URL in it, and a (file, None) marker."""
+
+    def process(self, path: str) -> Iterator[tuple[str, str | None]]:
+        seen = set()
+        for row in _read_documents(path):
+            for url in row["images"] or []:
+                if url is not None and url not in seen:
+                    seen.add(url)
+                    yield url, path
+        yield beam.pvalue.TaggedOutput("files", (path, None))
+
+
+# ---------------------------------------------------------------- WARC images
+
+
+class ReadWarcImages(beam.DoFn):
+    """One WARC → (target URI, hit) for each response record (the job joins on used URLs)."""
+
+    def __init__(self, max_record_bytes: int, max_bytes: int):
+        self.max_record_bytes = max_record_bytes
+        self.max_bytes = max_bytes
+
+    def process(self, warc_input) -> Iterator[tuple[str, dict]]:
+        with open_warc_stream(warc_input.location) as stream:
+            for record in iter_warc_records(
+                stream, warc_input.name, max_record_bytes=self.max_record_bytes
+            ):
+                if not isinstance(record, WarcRecord) or record.warc_type != "response":
+                    continue
+                if not record.target_uri or record.http_status is None:
+                    continue
+                yield record.target_uri, self._hit(record)
+
+    def _hit(self, record: WarcRecord) -> dict:
+        hit = {"http_status": record.http_status, "source": record.source, "body": None}
+        if 200 <= record.http_status < 300:
+            try:
+                hit["body"] = decode_http_body(
+                    record.body, record.http_headers, max_decoded_bytes=self.max_bytes
+                )
+            except Exception as error:  # noqa: BLE001 - becomes the image's status
+                hit["error"] = getattr(error, "kind", type(error).__name__)
+        return hit
+
+
+def _best_hit(hits: list[dict]) -> dict | None:
+    """A 2xx record with a body wins; else the first record (its status is the outcome)."""
+    for hit in hits:
+        if hit.get("body") is not None:
+            return hit
+    return hits[0] if hits else None
+
+
+# ---------------------------------------------------------------- image batches
+
+
+def _replay(funnel: Funnel, stage: str | None, reason: str | None) -> None:
+    """Count a reused result as if its URL went through the stages again."""
+    for name in IMAGE_STAGES:
+        counts = funnel.stage(name)
+        counts.in_ += 1
+        if name == stage:
+            if reason == "error":
+                counts.errors += 1
+            else:
+                counts.dropped[reason] += 1
+            return
+        counts.out += 1
+
+
+class ProcessImageBatch(beam.DoFn):
+    """A batch of distinct URLs through the image stages; writes bytes, results, dead letter."""
+
+    def __init__(self, output_dir: str, config: dict, attempt: int):
+        self.output_dir = output_dir
+        self.config = config
+        self.attempt = attempt
+
+    def setup(self) -> None:
+        config = self.config
+        self.policy = UrlPolicy(config["allowed_networks"])
+        self.pre = [UrlWordFilter(config["url_words"]), UrlPolicyStage(self.policy)]
+        self.post = [
+            FetchOutcome(),
+            ImageDecoder(config["max_pixels"], config["max_bytes"]),
+            ImageFilter(
+                config["formats"],
+                config["min_side"],
+                config["max_side"],
+                config["max_aspect_ratio"],
+            ),
+        ]
+
+    def process(self, element) -> Iterator:
+        batch, members = element
+        members = sorted(members, key=lambda m: m[0])
+        prefix = f"a{self.attempt:03d}-b{batch:05d}"
+        writers = self._writers(prefix)
+        funnel = Funnel()
+        pre, post = StageChain(self.pre, funnel), StageChain(self.post, funnel)
+        started = time.monotonic()
+        todo, results, i2d_stats = {}, [], {}
+        for url, hit, previous in members:
+            if previous is not None and not _needs_retry(previous):
+                _replay(
+                    funnel,
+                    previous["stage"],
+                    previous["status_reason"] if previous["status"] != "error" else "error",
+                )
+                results.append(previous)
+                continue
+            item = ImageItem(url)
+            outcome = pre.run(item)
+            if isinstance(outcome, ImageItem):
+                todo[url] = (item, hit)
+            else:
+                results.append(self._finish(item, outcome, "url_words", writers))
+        fetched, i2d_stats = self._fetch(todo, prefix)
+        for url, (item, hit) in sorted(todo.items()):
+            _apply_fetch(item, hit, fetched.get(url), self.config["fetch_missing"])
+            results.append(self._finish(item, post.run(item), "fetch", writers))
+        for row in results:
+            writers["results"].add({**row, "attempt": row.get("attempt") or self.attempt})
+        for writer in writers.values():
+            writer.close()
+        yield from (beam.pvalue.TaggedOutput("results", row) for row in results)
+        yield {
+            "funnel": funnel.to_list(),
+            "distinct_urls": len(members),
+            "dead_letter": writers["dead"].rows_written,
+            "fetch_seconds": round(time.monotonic() - started, 3),
+            "img2dataset": i2d_stats,
+            "sources": dict(Counter(r["source"] for r in results if r["status"] == "ok")),
+        }
+
+    def _writers(self, prefix: str) -> dict[str, ShardWriter]:
+        config = self.config
+        folders = {
+            "images": (IMAGES, image_store.SCHEMA, config["store_shard_rows"]),
+            "results": (RESULTS, image_results.SCHEMA, config["shard_rows"]),
+            "dead": (DEAD_LETTER, dead_letter_schema.SCHEMA, config["shard_rows"]),
+        }
+        writers = {}
+        for key, (folder, schema, rows) in folders.items():
+            path = join(self.output_dir, folder)
+            delete_shards(path, prefix)
+            writers[key] = ShardWriter(
+                path,
+                prefix,
+                schema,
+                shard_rows=rows,
+                compression=config["parquet_compression"],
+            )
+        writers["images"].bytes_buffered = 0
+        return writers
+
+    def _fetch(self, todo: dict, prefix: str) -> tuple[dict, dict]:
+        network = [url for url, (_, hit) in todo.items() if hit is None]
+        if not network or not self.config["fetch_missing"]:
+            return {}, {}
+        options = Img2DatasetOptions(
+            processes=self.config["processes"],
+            threads=self.config["threads"],
+            retries=self.config["retries"],
+            samples_per_shard=max(10, self.config["batch_size"]),
+            user_agent_token=self.config["user_agent_token"],
+            disallowed_header_directives=tuple(self.config["disallowed_header_directives"]),
+        )
+        with tempfile.TemporaryDirectory(prefix=f"webweave-{prefix}-") as work:
+            return run_img2dataset(network, work, guard_settings(self.config), options)
+
+    def _finish(self, item: ImageItem, outcome, first_stage: str, writers) -> dict:
+        row = {
+            "image_url": item.url,
+            "status": "ok",
+            "status_reason": None,
+            "stage": None,
+            "detail": None,
+            "width": item.width,
+            "height": item.height,
+            "format": item.format,
+            "sha256": item.sha256,
+            "phash": item.phash,
+            "source": item.source,
+            "image_shard": None,
+            "image_row": None,
+            "attempt": self.attempt,
+        }
+        if isinstance(outcome, Drop):
+            stage = _stage_of(outcome, item, first_stage)
+            status = STAGE_STATUS[stage]
+            if stage == "fetch" and (item.fetch_refused or is_refusal(outcome.reason)):
+                status = "refused"
+            detail = outcome.scores.get("detail") or json.dumps(outcome.scores, default=str)
+            row.update(
+                status=status, status_reason=outcome.reason, stage=stage, detail=str(detail)[:300]
+            )
+        elif isinstance(outcome, StageFailure):
+            row.update(
+                status="error",
+                status_reason=outcome.error_type,
+                stage=outcome.stage,
+                detail=outcome.message[:300],
+            )
+            writers["dead"].add(
+                {
+                    "source_file": item.url,
+                    "record_offset": None,
+                    "record_id": None,
+                    "url": item.url,
+                    "stage": outcome.stage,
+                    "error_type": outcome.error_type,
+                    "message": outcome.message,
+                }
+            )
+        else:
+            row["image_shard"], row["image_row"] = self._store(item, writers["images"])
+        item.data = None
+        return row
+
+    def _store(self, item: ImageItem, writer: ShardWriter) -> tuple[str, int]:
+        """Append the bytes to the images store; bounded by rows and by bytes per shard."""
+        if (
+            writer.rows
+            and writer.bytes_buffered + len(item.data) > self.config["store_shard_bytes"]
+        ):
+            writer.flush()
+            writer.bytes_buffered = 0
+        shard = f"{IMAGES}/{writer.prefix}-{len(writer.paths):05d}.parquet"
+        row = len(writer.rows)
+        writer.add(
+            {
+                "image_url": item.url,
+                "sha256": item.sha256,
+                "format": item.format,
+                "width": item.width,
+                "height": item.height,
+                "bytes": item.data,
+            }
+        )
+        writer.bytes_buffered = 0 if not writer.rows else writer.bytes_buffered + len(item.data)
+        return shard, row
+
+
+def _stage_of(drop: Drop, item: ImageItem, first_stage: str) -> str:
+    """Which stage dropped the item (StageChain returns the Drop, not the stage name)."""
+    if first_stage == "url_words":
+        return "url_words" if drop.reason == "url_word" else "url_policy"
+    if item.sha256 is not None:
+        return "image_filters"
+    if item.data is not None or drop.reason in _DECODE_REASONS:
+        return "decode"
+    return "fetch"
+
+
+_DECODE_REASONS = frozenset({"not_an_image", "truncated_image", "decompression_bomb"})
+
+
+def _needs_retry(previous: dict) -> bool:
+    return previous["status"] == "failed" and previous["status_reason"] in RETRYABLE
+
+
+def _apply_fetch(item: ImageItem, hit: dict | None, fetched, fetch_missing: bool) -> None:
+    """Attach the bytes (or the failure) from the WARC or from img2dataset to ``item``."""
+    if hit is not None:
+        item.source = "warc"
+        if hit.get("error"):
+            item.fetch_error = hit["error"]
+        elif hit.get("body") is None:
+            item.fetch_error = f"warc_http_{hit['http_status']}"
+        else:
+            item.data = hit["body"]
+        return
+    if fetched is None:
+        item.fetch_error = "download_error" if fetch_missing else "not_in_warc"
+        return
+    data, error = fetched
+    if error is not None:
+        reason, refused, detail = decode_error(error)
+        item.fetch_error, item.fetch_refused, item.fetch_detail = reason, refused, detail
+    else:
+        item.data = data
+
+
+# ---------------------------------------------------------------- documents and pairs
+
+
+def nearest_paragraphs(texts: list, position: int) -> tuple[str | None, str | None]:
+    """The last paragraph of the nearest text before ``position`` and the first after it."""
+    before = after = None
+    for index in range(position - 1, -1, -1):
+        if texts[index]:
+            paragraphs = [p for p in texts[index].split("\n\n") if p.strip()]
+            before = paragraphs[-1] if paragraphs else None
+            break
+    for index in range(position + 1, len(texts)):
+        if texts[index]:
+            paragraphs = [p for p in texts[index].split("\n\n") if p.strip()]
+            after = paragraphs[0] if paragraphs else None
+            break
+    return before, after
+
+
+def pair_id(doc_id: str, position: int) -> str:
+    return hashlib.sha256(f"{doc_id}\0{position}".encode()).hexdigest()[:32]
+
+
+_RESULT_FIELDS = (
+    "status",
+    "status_reason",
+    "width",
+    "height",
+    "format",
+    "sha256",
+    "phash",
+    "source",
+)
+
+
+class WriteDocumentFile(beam.DoFn):
+    """One input documents file + its URLs' results → documents/ and pairs/ shards."""
+
+    def __init__(self, output_dir: str, config: dict):
+        self.output_dir = output_dir
+        self.config = config
+
+    def process(self, element) -> Iterator[dict]:
+        path, results = element
+        by_url = {r["image_url"]: r for r in results if r is not None}
+        prefix = os.path.splitext(os.path.basename(path))[0]
+        writers = {}
+        for key, folder, schema in (
+            ("docs", DOCUMENTS, image_documents.SCHEMA),
+            ("pairs", PAIRS, pairs.SCHEMA),
+        ):
+            target = join(self.output_dir, folder)
+            delete_shards(target, prefix)
+            writers[key] = ShardWriter(
+                target,
+                prefix,
+                schema,
+                shard_rows=self.config["shard_rows"],
+                compression=self.config["parquet_compression"],
+            )
+        funnel = Funnel()
+        counts = funnel.stage("image_count")
+        text_only = 0
+        for row in _read_documents(path):
+            counts.in_ += 1
+            document, doc_pairs, kept = self._attach(row, by_url)
+            reason = self._document_rule(row, kept)
+            if reason is not None:
+                counts.dropped[reason] += 1
+                continue
+            counts.out += 1
+            text_only += kept == 0
+            writers["docs"].add(document)
+            for pair in doc_pairs:
+                writers["pairs"].add(pair)
+        for writer in writers.values():
+            writer.close()
+        yield {
+            "documents_funnel": funnel.to_list(),
+            "documents_read": counts.in_,
+            "documents_written": writers["docs"].rows_written,
+            "text_only": text_only,
+            "pairs": writers["pairs"].rows_written,
+        }
+
+    def _document_rule(self, row: dict, kept: int) -> str | None:
+        if kept > self.config["max_images_per_document"]:
+            return "too_many_images"
+        if kept < self.config["min_images_per_document"]:
+            if self.config["no_image_documents"] == "keep_text_only":
+                return None
+            has_images = any(url is not None for url in row["images"] or [])
+            return "all_images_failed" if has_images else "no_images"
+        return None
+
+    def _attach(self, row: dict, by_url: dict) -> tuple[dict, list[dict], int]:
+        metadata, doc_pairs = [], []
+        texts = row["texts"] or []
+        for position, (url, meta) in enumerate(
+            zip(row["images"] or [], row["image_metadata"] or [], strict=False)
+        ):
+            if url is None:
+                metadata.append(None)
+                continue
+            result = by_url.get(url) or {"status": "error", "status_reason": "no_result"}
+            extended = dict(meta or {})
+            extended.update({k: result.get(k) for k in _RESULT_FIELDS})
+            metadata.append(extended)
+            if result["status"] == "ok":
+                before, after = nearest_paragraphs(texts, position)
+                doc_pairs.append(
+                    {
+                        "pair_id": pair_id(row["id"], position),
+                        "doc_id": row["id"],
+                        "position": position,
+                        "image_url": url,
+                        "image_shard": result.get("image_shard"),
+                        "image_row": result.get("image_row"),
+                        "alt_text": (meta or {}).get("alt_text"),
+                        "text_before": before,
+                        "text_after": after,
+                        **{
+                            k: result.get(k)
+                            for k in ("width", "height", "format", "sha256", "phash", "source")
+                        },
+                    }
+                )
+        document = {**row, "image_metadata": metadata}
+        return document, doc_pairs, len(doc_pairs)
+
+
+# ---------------------------------------------------------------- stats
+
+
+class MergeReports(beam.CombineFn):
+    """Sums report dicts: funnels merge stage-wise, numbers add, nested dicts add."""
+
+    def create_accumulator(self) -> dict:
+        return {}
+
+    def add_input(self, accumulator: dict, report: dict) -> dict:
+        return _merge(accumulator, report)
+
+    def merge_accumulators(self, accumulators) -> dict:
+        merged: dict = {}
+        for accumulator in accumulators:
+            merged = _merge(merged, accumulator)
+        return merged
+
+    def extract_output(self, accumulator: dict) -> dict:
+        return accumulator
+
+
+def _merge(left: dict, right: dict) -> dict:
+    merged = dict(left)
+    for key, value in right.items():
+        if key not in merged:
+            merged[key] = copy.deepcopy(value)
+        elif key.endswith("funnel"):
+            merged[key] = Funnel.from_list(merged[key]).merge(Funnel.from_list(value)).to_list()
+        elif isinstance(value, dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = merged[key] + value
+    return merged
+
+
+def dedup_summary(counts: list[tuple[str, int]]) -> dict:
+    """From (key, count) pairs of one hash kind: distinct values and images in duplicate groups."""
+    return {
+        "distinct": len(counts),
+        "images_in_duplicate_groups": sum(c for _, c in counts if c > 1),
+        "duplicates_beyond_first": sum(c - 1 for _, c in counts if c > 1),
+    }
+
+
+class WriteImageStats(beam.DoFn):
+    def __init__(self, output_dir: str):
+        self.output_dir = output_dir
+
+    def process(self, _, images: dict, documents: dict, sha: list, phash: list) -> Iterator[str]:
+        stats = finalize_stats(images, documents, dedup_summary(sha), dedup_summary(phash))
+        path = join(self.output_dir, STATS)
+        _write_json(path, stats)
+        yield path
+
+
+def finalize_stats(images: dict, documents: dict, sha: dict, phash: dict) -> dict:
+    """The closing contract: both funnels close, errors equal dead-letter rows."""
+    image_funnel = Funnel.from_list(images.get("funnel", []))
+    for stage in IMAGE_STAGES:
+        image_funnel.stage(stage)
+    distinct = images.get("distinct_urls", 0)
+    kept = image_funnel.stage("image_filters").out
+    problems = image_funnel.closure_problems(distinct, kept)
+    doc_funnel = Funnel.from_list(documents.get("documents_funnel", []))
+    doc_funnel.stage("image_count")
+    problems += [
+        f"documents: {p}"
+        for p in doc_funnel.closure_problems(
+            documents.get("documents_read", 0), documents.get("documents_written", 0)
+        )
+    ]
+    errors = sum(s.errors for s in image_funnel.stages)
+    if errors != images.get("dead_letter", 0):
+        problems.append(f"{errors} stage errors but {images.get('dead_letter', 0)} dead letters")
+    return {
+        "distinct_image_urls": distinct,
+        "images_kept": kept,
+        "image_funnel": image_funnel.to_list(),
+        "images_by_source": images.get("sources", {}),
+        "documents_read": documents.get("documents_read", 0),
+        "documents_written": documents.get("documents_written", 0),
+        "documents_text_only": documents.get("text_only", 0),
+        "document_funnel": doc_funnel.to_list(),
+        "pairs": documents.get("pairs", 0),
+        "dead_letter": images.get("dead_letter", 0),
+        "dedup": {"sha256": sha, "phash": phash},
+        "fetch_seconds": images.get("fetch_seconds", 0.0),
+        "img2dataset": images.get("img2dataset", {}),
+        "funnel_closes": not problems,
+        "funnel_problems": problems,
+    }
+
+
+def _write_json(path: str, data: dict) -> None:
+    if "://" not in path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.tmp"
+    with FileSystems.create(temporary) as handle:
+        handle.write(json.dumps(data, indent=1).encode())
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+
+
+# ---------------------------------------------------------------- graph
+
+
+def _match(pattern: str) -> list[str]:
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
+def _join_members(element) -> Iterator[tuple[str, tuple]]:
+    url, groups = element
+    if not list(groups["used"]):
+        return
+    previous = list(groups["previous"])
+    yield url, (_best_hit(list(groups["warc"])), previous[0] if previous else None)
+
+
+def build_images_pipeline(
+    pipeline: beam.Pipeline, job: dict, previous_results: list[str] | None = None
+) -> None:
+    """Add the images job to ``pipeline`` (``job``: run_dir, output, from_warc, config, attempt)."""
+    config, output = job["config"], job["output"]
+    doc_files = _match(join(job["run_dir"], DOCUMENTS, "*.parquet"))
+    refs = (
+        pipeline
+        | "DocFiles" >> beam.Create(doc_files)
+        | "ReadImageRefs" >> beam.ParDo(ReadImageRefs()).with_outputs("files", main="refs")
+    )
+    used = (
+        refs.refs
+        | "Urls" >> beam.Keys()
+        | "DistinctUrls" >> beam.Distinct()
+        | "KeyUsed" >> beam.Map(lambda url: (url, True))
+    )
+    warc_inputs = [w for pattern in job.get("from_warc", []) for w in expand_pattern(pattern)]
+    warc = (
+        pipeline
+        | "WarcInputs" >> beam.Create(warc_inputs)
+        | "ReadWarcImages" >> beam.ParDo(ReadWarcImages(16 << 20, config["max_bytes"]))
+    )
+    previous = pipeline | "PreviousFiles" >> beam.Create(previous_results or [])
+    previous = previous | "ReadPrevious" >> beam.FlatMap(
+        lambda path: ((r["image_url"], r) for r in pq.read_table(path).to_pylist())
+    )
+    members = (
+        {"used": used, "warc": warc, "previous": previous}
+        | "JoinSources" >> beam.CoGroupByKey()
+        | "Members" >> beam.FlatMap(_join_members)
+    )
+    count = members | "CountUrls" >> beam.combiners.Count.Globally()
+    batch_size = config["batch_size"]
+    batches = (
+        members
+        | "KeyBatch"
+        >> beam.Map(
+            lambda m, n: (stable_bucket(m[0], -(-n // batch_size)), (m[0], *m[1])),
+            n=beam.pvalue.AsSingleton(count),
+        )
+        | "GroupBatch" >> beam.GroupByKey()
+        | "ProcessImageBatch"
+        >> beam.ParDo(ProcessImageBatch(output, config, job["attempt"])).with_outputs(
+            "results", main="reports"
+        )
+    )
+    results = batches.results
+    image_report = batches.reports | "MergeImageReports" >> beam.CombineGlobally(MergeReports())
+    keyed_results = results | "KeyResults" >> beam.Map(lambda r: (r["image_url"], r))
+    per_file = (
+        {"result": keyed_results, "file": refs.refs}
+        | "JoinDocs" >> beam.CoGroupByKey()
+        | "PerFile"
+        >> beam.FlatMap(lambda e: ((f, r) for f in e[1]["file"] for r in e[1]["result"]))
+    )
+    doc_reports = (
+        (per_file, refs.files)
+        | "AllFiles" >> beam.Flatten()
+        | "GroupFile" >> beam.GroupByKey()
+        | "WriteDocumentFile" >> beam.ParDo(WriteDocumentFile(output, config))
+        | "MergeDocReports" >> beam.CombineGlobally(MergeReports())
+    )
+    ok = results | "Kept" >> beam.Filter(lambda r: r["status"] == "ok")
+    sha = (
+        ok
+        | "Sha" >> beam.Map(lambda r: r["sha256"])
+        | "CountSha" >> beam.combiners.Count.PerElement()
+        | "ShaList" >> beam.combiners.ToList()
+    )
+    phash = (
+        ok
+        | "PHash" >> beam.Map(lambda r: r["phash"])
+        | "CountPHash" >> beam.combiners.Count.PerElement()
+        | "PHashList" >> beam.combiners.ToList()
+    )
+    _ = (
+        pipeline
+        | "StatsTrigger" >> beam.Create([None])
+        | "WriteStats"
+        >> beam.ParDo(
+            WriteImageStats(output),
+            beam.pvalue.AsSingleton(image_report),
+            beam.pvalue.AsSingleton(doc_reports),
+            beam.pvalue.AsSingleton(sha),
+            beam.pvalue.AsSingleton(phash),
+        )
+    )
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="webweave images", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="a `webweave run` output folder (or `retry` followed by OUT)",
+    )
+    parser.add_argument("retry_out", nargs="?", metavar="OUT", help=argparse.SUPPRESS)
+    parser.add_argument("--output", metavar="OUT", help="output folder")
+    parser.add_argument(
+        "--from-warc",
+        nargs="+",
+        default=[],
+        metavar="PATH_OR_GLOB",
+        help="WARC files whose response records supply images offline",
+    )
+    parser.add_argument(
+        "--allow-network",
+        nargs="+",
+        default=[],
+        metavar="CIDR",
+        help="admit these otherwise refused address ranges",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="fetch nothing; images not in --from-warc WARCs fail as not_in_warc",
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML with an `images:` section")
+    return parser
+
+
+def _load_section(path: str | None) -> dict:
+    """The ``images:`` section of the user's config, the whole file validated as usual."""
+    return load_config(path)["images"]
+
+
+def images_main(argv: list[str] | None = None, beam_args: list[str] | None = None) -> int:
+    """``webweave images RUN_DIR --output OUT …`` and ``webweave images retry OUT``."""
+    args, extra = _parser().parse_known_args(argv)
+    beam_args = list(beam_args or []) + extra
+    if args.run_dir == "retry" and args.retry_out:
+        return _retry(args.retry_out, beam_args)
+    if not args.output:
+        print("webweave images: error: --output is required", file=sys.stderr)
+        return 2
+    config = images_config(_load_section(args.config))
+    config["allowed_networks"] = list(config["allowed_networks"]) + list(args.allow_network)
+    if args.offline:
+        config["fetch_missing"] = False
+    job = {
+        "run_dir": os.path.abspath(args.run_dir),
+        "output": os.path.abspath(args.output),
+        "from_warc": [os.path.abspath(p) if "://" not in p else p for p in args.from_warc],
+        "config": config,
+        "attempt": 1,
+    }
+    return run_images_job(job, beam_args)
+
+
+def _retry(output: str, beam_args: list[str]) -> int:
+    output = os.path.abspath(output)
+    with open(join(output, JOB_FILE), encoding="utf-8") as handle:
+        job = json.load(handle)
+    previous = _match(join(output, RESULTS, "*.parquet"))
+    job["attempt"] += 1
+    return run_images_job(job, beam_args, previous)
+
+
+def run_images_job(job: dict, beam_args: list[str], previous: list[str] | None = None) -> int:
+    """Run the pipeline, record the job for ``retry``, drop superseded result files."""
+    args = list(beam_args)
+    if not any(a.startswith("--runner") for a in args):
+        args.append("--runner=FnApiRunner")
+    os.makedirs(job["output"], exist_ok=True)
+    with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
+        build_images_pipeline(pipeline, job, previous)
+    for path in previous or []:
+        FileSystems.delete([path])  # superseded by this attempt's image_results
+    _write_json(join(job["output"], JOB_FILE), job)
+    with open(join(job["output"], STATS), encoding="utf-8") as handle:
+        stats = json.load(handle)
+    print(
+        json.dumps(
+            {
+                k: stats[k]
+                for k in (
+                    "distinct_image_urls",
+                    "images_kept",
+                    "pairs",
+                    "documents_written",
+                    "funnel_closes",
+                )
+            }
+        )
+    )
+    return 0 if stats["funnel_closes"] else 1

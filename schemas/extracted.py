@@ -1,0 +1,51 @@
+"""The ``extracted`` table: every document extraction produced, before deduplication.
+
+One row per document with content, kept or not by the text filters: the ``documents`` columns
+plus ``drop_reason`` (the failing filter, null when kept) and ``paragraph_filter`` (each
+paragraph's scores, and the text of removed paragraphs). It is what ``webweave refilter``
+re-thresholds without re-parsing WARCs, what ``webweave report`` samples dropped documents
+from, and the input of the dedup and final-write steps of ``webweave run``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from webweave.schemas import documents
+from webweave.schemas.registry import versioned
+
+NAME = "extracted"
+VERSION = 1
+
+PARAGRAPH_RECORD = pa.struct(
+    [
+        pa.field("position", pa.int32()),  # position in the unfiltered texts/images lists
+        pa.field("index", pa.int32()),  # paragraph index within that text node
+        pa.field("length", pa.int32()),
+        pa.field("scores", documents.PARAGRAPH_SCORES),
+        pa.field("reason", pa.string()),  # the failing paragraph filter, null when kept
+        pa.field("text", pa.string()),  # set only for removed paragraphs
+    ]
+)
+
+PARAGRAPH_FILTER = pa.struct(
+    [
+        pa.field("removed", pa.map_(pa.string(), pa.int64())),
+        pa.field("kept_positions", pa.list_(pa.int32())),
+        pa.field("trace", pa.list_(PARAGRAPH_RECORD)),
+    ]
+)
+
+SCHEMA = versioned(
+    pa.schema(
+        [
+            *documents.SCHEMA,
+            pa.field("drop_reason", pa.string()),
+            pa.field("paragraph_filter", PARAGRAPH_FILTER),
+        ]
+    ),
+    NAME,
+    VERSION,
+)
+
+DOCUMENT_COLUMNS = documents.SCHEMA.names

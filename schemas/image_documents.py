@@ -1,0 +1,51 @@
+"""The images job's ``documents`` table: the run's documents with each image's outcome.
+
+Same columns as ``schemas/documents.py``; ``image_metadata`` gains the fetch and filter
+outcome. Image URLs stay as published, every image position stays (a failed image is not a
+silent gap): consumers keep positions whose ``status`` is ``ok``.
+
+``status`` values: ``ok`` (kept; bytes in ``images/``), ``refused`` (address policy, never
+requested or stopped at a redirect hop), ``failed`` (download failed: HTTP status, timeout,
+byte cap, robots), ``invalid`` (bytes are not a whole image: not_an_image, truncated_image,
+decompression_bomb), ``filtered`` (OBELICS filters: url_word, unsupported_format, too_small,
+too_large, bad_aspect_ratio), ``error`` (a stage raised; see dead_letter). ``status_reason``
+is the snake_case reason counted in ``stats.json``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from webweave.schemas import documents
+from webweave.schemas.registry import versioned
+
+NAME = "image_documents"
+VERSION = 1
+
+IMAGE_METADATA = pa.struct(
+    list(documents.IMAGE_METADATA)
+    + [
+        pa.field("status", pa.string()),
+        pa.field("status_reason", pa.string()),
+        pa.field("width", pa.int32()),  # decoded size of the bytes
+        pa.field("height", pa.int32()),
+        pa.field("format", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("phash", pa.string()),
+        pa.field("source", pa.string()),  # network | warc
+    ]
+)
+
+SCHEMA = versioned(
+    pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("texts", pa.list_(pa.string())),
+            pa.field("images", pa.list_(pa.string())),
+            pa.field("image_metadata", pa.list_(IMAGE_METADATA)),
+            pa.field("general_metadata", documents.GENERAL_METADATA),
+        ]
+    ),
+    NAME,
+    VERSION,
+)

@@ -1,0 +1,343 @@
+"""Text filters: every score on hand-computed examples, every rule can fire and can pass."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from webweave.filters.decision import Drop
+from webweave.filters.repetition import (
+    _hashed_ngram_counts,
+    character_repetition_ratio,
+    gopher_scores,
+    word_repetition_ratio,
+)
+from webweave.filters.text_filter_stages import (
+    DocumentFilter,
+    ParagraphFilter,
+    TextFilterConfig,
+    refilter_row,
+    unfiltered_row,
+    with_thresholds,
+)
+from webweave.filters.text_filters import (
+    DocumentThresholds,
+    ParagraphThresholds,
+    WordLists,
+    decide_document,
+    first_failure,
+    punctuation_counts,
+    special_character_ratio,
+    with_punctuation_bypass,
+    word_ratio,
+)
+from webweave.filters.text_normalization import TextStats, obelics_words
+from webweave.filters.wordlists import WordList
+
+from conftest import fixture_path
+
+
+def test_obelics_words_split_lower_strip():
+    # "Hello," -> "hello"; "«Quoted»" -> "quoted"; "123" -> "" (digits are special) -> dropped;
+    # "don't" keeps its inner apostrophe; "😀x" loses the leading emoji.
+    assert obelics_words("Hello, «Quoted» 123 don't\n\t😀x") == ["hello", "quoted", "don't", "x"]
+
+
+def test_character_repetition_ratio_hand_computed():
+    # "aaaa", n=2: 2-grams aa,aa,aa -> one distinct (count 3), no singletons:
+    # k = min(floor(sqrt(1)), 1 - 0) = 1 -> 3/3 = 1.0
+    assert character_repetition_ratio("aaaa", 2) == 1.0
+    # "abcab", n=2: ab,bc,ca,ab -> counts {ab:2, bc:1, ca:1}; d=3, singletons=2
+    # k = min(floor(sqrt(3))=1, 3-2=1) = 1 -> 2/4 = 0.5
+    assert character_repetition_ratio("abcab", 2) == 0.5
+    # "abcd", n=2: all singletons -> k = 0 -> 0.0 ; shorter than n -> 0.0
+    assert character_repetition_ratio("abcd", 2) == 0.0
+    assert character_repetition_ratio("a", 2) == 0.0
+
+
+def test_hashed_counts_equal_exact_counts_on_long_text():
+    text = ("the cat sat on the mat; " * 20) + "".join(chr(0x400 + i) for i in range(300))
+    exact = sorted(
+        __import__("collections").Counter(text[i : i + 10] for i in range(len(text) - 9)).values(),
+        reverse=True,
+    )
+    assert _hashed_ngram_counts(text, 10) == exact
+
+
+def test_word_repetition_ratio_hand_computed():
+    # words a b a b a, n=2: ab, ba, ab, ba -> both seen twice -> (2+2)/4 = 1.0
+    assert word_repetition_ratio(TextStats("a b a b a"), 2) == 1.0
+    # a b c a b, n=2: ab(2), bc(1), ca(1) -> 2/4 = 0.5
+    assert word_repetition_ratio(TextStats("a b c a b"), 2) == 0.5
+    assert word_repetition_ratio(TextStats("a b"), 5) == 0.0
+
+
+def test_special_character_ratio_hand_computed():
+    # "ab, 1!" has 6 chars; special: ",", " ", "1", "!" -> 4/6
+    assert special_character_ratio(TextStats("ab, 1!")) == 4 / 6
+    assert special_character_ratio(TextStats("")) == 0.0
+
+
+def test_word_list_ratio_hand_computed():
+    stats = TextStats("The cat and the dog.")  # words: the cat and the dog
+    assert word_ratio(stats, frozenset({"the", "and"})) == 3 / 5
+    assert word_ratio(stats, None) is None
+    assert word_ratio(TextStats("..."), frozenset({"x"})) == 0.0
+
+
+def test_punctuation_counts_and_bypass():
+    # tokens: Hello , world ! it's fine . -> 7 tokens, 3 punctuation
+    assert punctuation_counts("Hello, world! it's fine.") == (3, 7)
+    scores = {"punctuation_ratio": 0.0, "punctuation_tokens": 5}
+    assert with_punctuation_bypass(scores, 12)["punctuation_ratio_checked"] == 1.0
+    assert with_punctuation_bypass(scores, 0)["punctuation_ratio_checked"] == 0.0
+    empty = {"punctuation_ratio": 0.0, "punctuation_tokens": 0}  # OBELICS: 0 before the bypass
+    assert with_punctuation_bypass(empty, 12)["punctuation_ratio_checked"] == 0.0
+
+
+def test_gopher_scores_hand_computed():
+    text = "x y\nx y\nz"
+    # lines: "x y","x y","z" -> 1 duplicate of 3; its 3 chars over len(text)=9
+    s = gopher_scores(TextStats(text))
+    assert s["gopher_duplicate_line_fraction"] == 1 / 3
+    assert s["gopher_duplicate_line_char_fraction"] == 3 / 9
+    # one paragraph only -> no duplicates
+    assert s["gopher_duplicate_paragraph_fraction"] == 0.0
+    # words x y x y z (5 word chars); top 2-gram "x y" twice -> 2 * 2 / 5
+    assert s["gopher_top_2gram_char_fraction"] == 4 / 5
+    # 3-grams xyx, yxy, xyz all unique -> 0
+    assert s["gopher_top_3gram_char_fraction"] == 0.0
+
+
+def test_gopher_duplicate_ngram_fraction_hand_computed():
+    # words a b c d e a b c d e f: the 5-gram "a b c d e" occurs twice, covering word
+    # positions 0-4 and 5-9 -> 10 of 11 one-letter words -> 10/11; no 6-gram repeats.
+    s = gopher_scores(TextStats("a b c d e a b c d e f"))
+    assert s["gopher_duplicate_5gram_char_fraction"] == 10 / 11
+    assert s["gopher_duplicate_6gram_char_fraction"] == 0.0
+
+
+# A small English stop-word list for the tests (the real default is stopwords-iso): the
+# function words of the paragraphs below, so their stop-word ratios are those of normal prose.
+STOPWORDS = frozenset(
+    "the a an of in on and to is was it that for with as by at from its were be this which their"
+    " had has have who when after into or but not he she they his her them there been".split()
+)
+EN = WordLists(stopwords=WordList("test", "test", {"*": STOPWORDS}))
+# Three real-looking, non-repetitive paragraphs that pass every paragraph and document rule
+# (largest score: character repetition 0.01 for GOOD, far from the 0.1 cutoff). GOOD has 80
+# whitespace tokens; "1854" and "1951," are all special characters (digits, punctuation) and
+# drop out, "1980s." becomes "s": 78 OBELICS words.
+GOOD = (
+    "The old mill on the river was built in 1854 by a family of weavers who had moved north from "
+    "the coast. For almost a century it supplied cloth to the towns of the valley, and its wheel "
+    "turned through floods, droughts and two wars. When the factory closed in 1951, the building "
+    "was sold to the county, which used it as a storehouse for road salt until a group of "
+    "volunteers restored it as a museum in the 1980s."
+)
+GOOD_2 = (
+    "Visitors can now watch a working loom in the main hall and read letters that the weavers "
+    "sent to their relatives abroad. The archive on the upper floor holds ledgers, wage books and "
+    "a collection of photographs taken by the last manager, who kept a diary of daily life at the "
+    "mill from 1932 until it was shut down."
+)
+GOOD_3 = (
+    "Most of the original machinery was scrapped during the war, but a spinning frame was found "
+    "in a barn near the station in 1987 and brought back by tractor. Restorers spent four winters "
+    "cleaning it, and it is now the only one of its kind still running in the region."
+)
+
+
+class FakeLid:
+    def __init__(self, result=("en", 0.95)):
+        self.result = result
+
+    def __call__(self, text):
+        return self.result
+
+
+def _row(texts, images=None):
+    images = images or [None] * len(texts)
+    return {"texts": texts, "images": images, "image_metadata": [None] * len(texts)}
+
+
+def _config(**changes):
+    base = TextFilterConfig.from_config({"quality": None})
+    return with_thresholds(base, **changes) if changes else base
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "reason"),
+    [
+        ("one two three", "word_count"),
+        ("the the the the the the the the the the the the the the the the", "character_repetition"),
+        ("### $$$ %%% the a of is", "special_characters"),
+        ("Cats dogs birds fish run jump swim fly.", "stopwords"),
+        ("the a of is the a of is " * 3 + "word", "character_repetition"),
+    ],
+)
+def test_paragraph_rules_fire(paragraph, reason):
+    row = ParagraphFilter(_config(), FakeLid(), EN)(_row([GOOD + "\n\n" + paragraph]))
+    assert row["paragraph_filter"]["removed"] == {reason: 1}
+    assert row["texts"] == [GOOD]
+
+
+def test_every_paragraph_rule_can_fire_and_pass():
+    t = ParagraphThresholds()
+    fail = {
+        "number_words": 2,
+        "character_repetition_ratio": 0.5,
+        "word_repetition_ratio": 0.5,
+        "special_character_ratio": 0.9,
+        "stopword_ratio": 0.0,
+        "flagged_word_ratio": 0.5,
+        "punctuation_ratio_checked": 0.0,
+        "common_word_ratio": 0.0,
+    }
+    ok = {
+        "number_words": 50,
+        "character_repetition_ratio": 0.0,
+        "word_repetition_ratio": 0.0,
+        "special_character_ratio": 0.1,
+        "stopword_ratio": 0.5,
+        "flagged_word_ratio": 0.0,
+        "punctuation_ratio_checked": 0.1,
+        "common_word_ratio": 1.0,
+    }
+    rules = [*t.rules(), *ParagraphThresholds(check_common_words=True).rules()[-1:]]
+    for rule in rules:
+        assert rule.fails({**ok, rule.key: fail[rule.key]}), rule.reason
+        assert not rule.fails(ok), rule.reason
+    assert first_failure(ok, rules) is None
+
+
+def test_every_document_rule_can_fire():
+    t = DocumentThresholds(check_number_images=True, check_common_words=True)
+    base = {
+        "number_images": 3,
+        "number_words": 300,
+        "character_repetition_ratio": 0.01,
+        "word_repetition_ratio": 0.0,
+        "special_character_ratio": 0.2,
+        "stopword_ratio": 0.4,
+        "flagged_word_ratio": 0.0,
+        "punctuation_ratio": 0.05,
+        "punctuation_tokens": 300,
+        "common_word_ratio": 0.95,
+        "language": "en",
+        "language_score": 0.9,
+        "quality_score": 0.9,
+        **{k: 0.0 for k in gopher_scores(TextStats("a"))},
+    }
+    assert decide_document(base, t) is None
+    for rule in t.rules():
+        if rule.key == "language_ok":
+            assert decide_document({**base, "language_score": 0.5}, t) == "language"
+            assert decide_document({**base, "language": "fr"}, t) == "language"
+            continue
+        bad = (rule.low - 1e-9) if rule.low is not None else (rule.high + 1e-9)
+        if rule.key == "punctuation_ratio_checked":
+            assert decide_document({**base, "punctuation_ratio": bad}, t) == rule.reason
+            continue
+        assert decide_document({**base, rule.key: bad}, t) == rule.reason, rule.reason
+
+
+def test_document_filter_drops_with_reason_and_keeps_good():
+    config = _config()
+    lists = EN
+    pf, df = ParagraphFilter(config, FakeLid(), lists), DocumentFilter(config, lists)
+    kept = df(pf(_row([GOOD])))
+    assert isinstance(kept, dict) and kept["filter_scores"]["number_words"] == 78
+    assert kept["general_metadata"]["language"] == "en"
+    dropped = df(pf(_row([GOOD]) | {"texts": [GOOD]}) | {"general_metadata": {}})
+    assert isinstance(dropped, Drop) and dropped.reason == "language"
+    french = df(ParagraphFilter(config, FakeLid(("fr", 0.99)), lists)(_row([GOOD])))
+    assert isinstance(french, Drop) and french.reason == "language"
+
+
+def test_refilter_equals_full_run_with_new_config():
+    images = [None, "http://x/1.jpg", None]
+    texts = [GOOD + "\n\nshort one\n\n" + GOOD_2.upper(), None, "tiny\n\n" + GOOD_3]
+    row = _row(texts, images)
+    row["image_metadata"] = [None, {"alt_text": "a"}, None]
+    old, new = _config(), _config(paragraph={"number_words_min": 2})
+    lid = FakeLid()
+    first = DocumentFilter(old, EN)(ParagraphFilter(old, lid, EN)(_copy(row)))
+    assert first["paragraph_filter"]["removed"]["word_count"] == 2
+    restored = unfiltered_row(first)
+    assert restored["texts"] == texts and restored["images"] == images
+    refiltered, reason, removed = refilter_row(first, old, new, EN)
+    full = DocumentFilter(new, EN)(ParagraphFilter(new, lid, EN)(_copy(row)))
+    assert reason is None
+    assert refiltered["texts"] == full["texts"] and refiltered["images"] == full["images"]
+    assert refiltered["filter_scores"] == full["filter_scores"]
+    assert removed == full["paragraph_filter"]["removed"]
+
+
+def _copy(row):
+    return json.loads(json.dumps(row))
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ValueError):
+        TextFilterConfig.from_config({"paragraph": {"no_such_key": 1}})
+    assert TextFilterConfig.from_config({}).document.languages == ("en",)
+
+
+def test_obelics_lists_from_fixture_file():
+    path = fixture_path("wordlists/bigscience_data_tooling/stopwords.json")
+    from webweave.filters.wordlists import load_wordlist
+
+    lists = load_wordlist(str(path), licence="Apache-2.0 (BigScience ROOTS)")
+    assert len(lists.for_language("en")) == 301
+    assert lists.describe()["licence"].startswith("Apache")
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast (numpy) scores equal obvious reference implementations on real pages.
+
+
+def _reference_gopher_ngrams(words: list[str]) -> dict[str, float]:
+    """Gopher top / duplicate n-gram fractions with Counters of tuples (the definition)."""
+    from collections import Counter
+
+    word_chars = sum(map(len, words))
+    out = {}
+    for n in (2, 3, 4):
+        counts = Counter(zip(*(words[i:] for i in range(n)), strict=False))
+        best = max(counts.values(), default=0)
+        lens = [sum(map(len, g)) for g, c in counts.items() if c == best]
+        out[n] = best * max(lens) / word_chars if best >= 2 else 0.0
+    for n in range(5, 11):
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        counts = Counter(grams)
+        covered = {i + j for i, g in enumerate(grams) if counts[g] > 1 for j in range(n)}
+        out[n] = sum(len(words[i]) for i in covered) / word_chars if word_chars else 0.0
+    return out
+
+
+def _real_texts() -> list[str]:
+    gold = json.loads(fixture_path("html/scrapinghub_aeb/ground-truth-part1.json").read_text())
+    texts = [entry["articleBody"] for entry in gold.values()]
+    texts += [p.read_text(encoding="utf-8") for p in fixture_path("text/langid_py_tests").glob("*")]
+    return texts + ["spam spam spam eggs " * 40, "a b c d e f g " * 30 + "end", "x", ""]
+
+
+def test_fast_scores_equal_reference_on_real_texts():
+    from collections import Counter
+
+    from webweave.filters.text_normalization import SPECIAL_CHARACTERS, count_special_characters
+
+    for text in _real_texts():
+        stats = TextStats(text)
+        scores = gopher_scores(stats)
+        for n, value in _reference_gopher_ngrams(stats.words).items():
+            kind = "top" if n < 5 else "duplicate"
+            assert scores[f"gopher_{kind}_{n}gram_char_fraction"] == value, (n, text[:40])
+        assert count_special_characters(text) == sum(c in SPECIAL_CHARACTERS for c in text)
+        if len(text) >= 10:
+            counts = sorted(Counter(text[i : i + 10] for i in range(len(text) - 9)).values())
+            counts.reverse()
+            k = min(int(len(counts) ** 0.5), sum(c > 1 for c in counts))
+            assert character_repetition_ratio(text, 10) == sum(counts[:k]) / (len(text) - 9)
