@@ -38,12 +38,11 @@ IMAGE_METADATA = pa.struct(
 
 SCHEMA = versioned(
     pa.schema(
-        [
-            pa.field("id", pa.string(), nullable=False),
-            pa.field("texts", pa.list_(pa.string())),
-            pa.field("images", pa.list_(pa.string())),
-            pa.field("image_metadata", pa.list_(IMAGE_METADATA)),
-            pa.field("general_metadata", documents.GENERAL_METADATA),
+        [  # the documents columns, with image_metadata extended by the fetch results
+            pa.field("image_metadata", pa.list_(IMAGE_METADATA))
+            if field.name == "image_metadata"
+            else field
+            for field in documents.SCHEMA
         ]
     ),
     NAME,
