@@ -60,6 +60,7 @@ from webweave.filters.image_checks import (
     ImageItem,
     UrlWordFilter,
 )
+from webweave.filters.record_selection import http_header
 from webweave.filters.url_policy import UrlPolicy, UrlPolicyStage
 from webweave.pipelines.config import default_config, load_config
 from webweave.pipelines.funnel import Funnel
@@ -172,8 +173,23 @@ class ReadImageRefs(beam.DoFn):
 # ---------------------------------------------------------------- WARC images
 
 
+# Media types that are never image bytes: their bodies are not shuffled to the URL join (a
+# crawl's WARCs are mostly HTML); the URL still gets a precise outcome, warc_non_image_type.
+NON_IMAGE_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
+                   "application/xhtml+xml", "application/pdf")  # fmt: skip
+
+
+def _declared_non_image(record: WarcRecord) -> bool:
+    content_type = http_header(record.http_headers, "Content-Type") or ""
+    return content_type.strip().lower().startswith(NON_IMAGE_TYPES)
+
+
 class ReadWarcImages(beam.DoFn):
-    """One WARC → (target URI, hit) for each response record (the job joins on used URLs)."""
+    """One WARC → (target URI, hit) for each response record (the job joins on used URLs).
+
+    Only bodies that may be images travel: a response declared as text, JSON, PDF… yields a
+    small body-less hit, so the shuffle carries image bytes, not the crawl's HTML.
+    """
 
     def __init__(self, max_record_bytes: int, max_bytes: int):
         self.max_record_bytes = max_record_bytes
@@ -192,7 +208,9 @@ class ReadWarcImages(beam.DoFn):
 
     def _hit(self, record: WarcRecord) -> dict:
         hit = {"http_status": record.http_status, "source": record.source, "body": None}
-        if 200 <= record.http_status < 300:
+        if _declared_non_image(record):
+            hit["error"] = "warc_non_image_type"
+        elif 200 <= record.http_status < 300:
             try:
                 hit["body"] = decode_http_body(
                     record.body, record.http_headers, max_decoded_bytes=self.max_bytes

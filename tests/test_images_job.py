@@ -327,3 +327,22 @@ def test_retry_refetches_only_retryable_failures(tmp_path):
         assert sorted(server.requests) == ["/flaky.jpg", "/flaky.jpg", "/gone.jpg"]
     stats = json.loads((out / "stats.json").read_text())
     assert stats["funnel_closes"] and stats["pairs"] == 1 and stats["images_kept"] == 1
+
+
+def test_warc_bodies_declared_as_text_are_not_shuffled():
+    from types import SimpleNamespace
+
+    from webweave.pipelines.images_job import ReadWarcImages
+
+    reader = ReadWarcImages(max_record_bytes=1 << 20, max_bytes=1 << 20)
+
+    def record(content_type: str):
+        headers = [("Content-Type", content_type)]
+        return SimpleNamespace(
+            http_status=200, source="x.warc.gz", body=b"<html>", http_headers=headers
+        )
+
+    assert reader._hit(record("text/html; charset=utf-8")) == {
+        "http_status": 200, "source": "x.warc.gz", "body": None, "error": "warc_non_image_type",
+    }  # fmt: skip
+    assert reader._hit(record("image/jpeg"))["body"] == b"<html>"  # bytes checked later (decode)
