@@ -1,47 +1,39 @@
 """Markup that never carries main text: scripts and styles, then navigation, footers, ads, comments.
 
-Everything here runs as three lexbor CSS queries (each walks the whole tree in C, so they are
-few) plus a cached regex test per class/id string, so the per-page Python cost stays small.
-Images inside removed markup are not counted here: the extractor counts every ``<img>`` before
-and after, and books the difference as ``in_boilerplate``.
+One walk over the page's elements (``survey``), in Python over lexbor's C traversal, sorts them:
+
+* junk (scripts, styles, svg, form controls...): removed with their content, never looked into;
+* strong boilerplate (navigation, hidden markup, figure captions, and containers whose class or
+  id names comments, sharing, related links...): removed, unless it holds most of the page's
+  text (then it is a mis-named page wrapper);
+* weak boilerplate (layout containers: footers, sidebars, menus, ads, by tag, role or name):
+  kept, but the extractor lowers the value of their text unless they wrap the content.
+
+One walk is cheaper than CSS queries: lexbor checks every selector of a query against every
+node, so the ~30 selectors these rules take cost more than reading each element's attributes
+once. The walk also lists the ``<img>`` and ``<figcaption>`` elements, junk included, since the
+extractor reads both before anything is removed: it counts every image before and after, and
+books the difference as ``in_boilerplate``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborNode
 
 # Removed with their content before anything else looks at the page.
-JUNK_TAGS = [
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "math",
-    "iframe",
-    "object",
-    "embed",
-    "canvas",
-    "select",
-    "textarea",
-    "button",
-    "input",
-    "link",
-    "meta",
-    "head",
-    "dialog",
-    "map",
-]
-_JUNK_SELECTOR = ", ".join(JUNK_TAGS)
-# Boilerplate that is safe to remove before the content is chosen: navigation, hidden markup,
-# and figure captions (photo credits and captions are not main text in either gold set).
-_STRONG_STRUCTURAL = (
-    "nav, figcaption, [role=navigation], [role=search], [role=menu], [role=menubar], "
-    "[role=dialog], [role=alertdialog], [hidden], [aria-hidden=true], "
-    '[style*="display:none"], [style*="display: none"], [style*="visibility:hidden"]'
+JUNK_TAGS = frozenset(
+    "script style noscript template svg math iframe object embed canvas select textarea button "
+    "input link meta head dialog map".split()
 )
+# Strong boilerplate by tag or attribute: navigation, figure captions (photo credits and
+# captions are not main text in either gold set; see ``_TAG_RULES``), and hidden markup.
+_STRONG_ROLES = frozenset("navigation search menu menubar dialog alertdialog".split())
+_HIDDEN_STYLES = ("display:none", "display: none", "visibility:hidden")
+_MARKING_ATTRIBUTES = frozenset(("role", "hidden", "aria-hidden", "style"))
 # Class/id words that name boilerplate whatever the layout (substring match, lowercased).
 _STRONG_NAMES = re.compile(
     r"comment|cookie|consent|gdpr|breadcrumb|newsletter|disqus|outbrain|taboola|"
@@ -60,29 +52,133 @@ _WEAK_TOKENS = frozenset(
     "copyright legal imprint impressum login header footer".split()
 )
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+# Layout boilerplate by tag or role: lowered, not removed, since a page wrapper often is one
+# (ASP.NET's page-wide <form>).
+_WEAK_TAGS = frozenset(("footer", "aside", "form", "menu", "header"))
+_WEAK_ROLES = frozenset(("banner", "contentinfo", "complementary"))
+_NEVER_BOILERPLATE = frozenset(("body", "html", "article", "main"))  # whatever their names
 # A container this share of the page text is the page, not its boilerplate (ASP.NET forms).
 _MAX_TEXT_SHARE = 0.5
 _MIN_WRAPPER_CHARS = 250  # ... on pages with more than twice this much text
-_NAME_CACHE: dict[str, int] = {}
+_CHECK_MASK = 511  # elements between two deadline checks, minus one (a power of two)
 NOT_BOILERPLATE, WEAK, STRONG = 0, 1, 2
-# Layout-level boilerplate: lowered, not removed, since a page wrapper often carries one of
-# these names ("content-with-sidebar", ASP.NET's page-wide <form>).
-_WEAK_TAGS = frozenset(("footer", "aside", "form", "menu", "header"))
-_WEAK_ROLES = "[role=banner], [role=contentinfo], [role=complementary]"
-_STRONG_ROLES = frozenset("navigation search menu menubar dialog alertdialog".split())
-_SPECIAL = f"{_STRONG_STRUCTURAL}, {_WEAK_ROLES}"  # the few elements judged by tag or attribute
-_NEVER_BOILERPLATE = frozenset(("body", "html", "article", "main"))
-# Every element the boilerplate rules look at, in one query (document order).
-_CANDIDATES = f"{_STRONG_STRUCTURAL}, footer, aside, form, menu, header, [class], [id]"
+_NAME_CACHE: dict[str, int] = {}
 
 
-def strip_junk(body: LexborNode) -> None:
-    """Drop elements whose content is never reading text (scripts, styles, svg, widgets).
+# What the survey does with an element, by its tag; every other tag is judged by its names.
+_BY_NAME, _IMAGE, _CAPTION, _JUNK, _STRONG_TAG, _WEAK_TAG, _NEVER, _NOT_ELEMENT = range(8)
+_TAG_RULES = {
+    **dict.fromkeys(JUNK_TAGS, _JUNK),
+    "img": _IMAGE,  # listed, then judged by its names like any element
+    "figcaption": _CAPTION,  # listed, and strong
+    "nav": _STRONG_TAG,
+    **dict.fromkeys(_WEAK_TAGS, _WEAK_TAG),
+    **dict.fromkeys(_NEVER_BOILERPLATE, _NEVER),
+    "-comment": _NOT_ELEMENT,
+    "-doctype": _NOT_ELEMENT,
+    "-document": _NOT_ELEMENT,
+    None: _NOT_ELEMENT,  # other non-element nodes
+}
 
-    One query for all tags (each query walks the whole tree), innermost first.
+
+@dataclass(slots=True)
+class Survey:
+    """What one walk over the page found, each list in document order."""
+
+    junk: list[LexborNode] = field(default_factory=list)
+    strong: list[LexborNode] = field(default_factory=list)  # strong boilerplate, outside junk
+    weak: set[int] = field(default_factory=set)  # ``mem_id`` of the layout containers
+    images: list[LexborNode] = field(default_factory=list)  # every <img>, junk included
+    figcaptions: list[LexborNode] = field(default_factory=list)  # junk included
+
+
+def survey(body: LexborNode, check_deadline: Callable[[], None]) -> Survey:
+    """Sort the elements of ``body`` (itself included) into junk and boilerplate, and list its
+    images and captions. Nothing is removed yet: see ``remove``.
+
+    ``check_deadline`` is called every 512 elements; it raises to end a walk that runs long.
     """
-    for node in reversed(body.css(_JUNK_SELECTOR)):
-        node.decompose()
+    found = Survey()
+    strong, weak = found.strong, found.weak
+    body_key = body.mem_id
+    skip_to = None  # inside junk: mem_id of the first node after it (0: the end of the page)
+    for count, node in enumerate(body.traverse()):  # elements and comments, no text
+        if not count & _CHECK_MASK:
+            check_deadline()
+        rule = _TAG_RULES.get(node.tag, _BY_NAME)
+        if rule or skip_to is not None:  # tags with a rule of their own, and the inside of junk
+            if rule == _IMAGE:
+                found.images.append(node)
+            elif rule == _CAPTION:
+                found.figcaptions.append(node)
+            if skip_to is not None:
+                if node.mem_id != skip_to:
+                    continue
+                skip_to = None
+            if rule == _JUNK:
+                found.junk.append(node)
+                skip_to = _end_of_subtree(node, body_key)
+                continue
+            if rule == _STRONG_TAG or rule == _CAPTION:
+                strong.append(node)
+                continue
+            if rule == _NOT_ELEMENT:
+                continue
+        attrs = node.attributes
+        strength = NOT_BOILERPLATE
+        if attrs:
+            if not _MARKING_ATTRIBUTES.isdisjoint(attrs):
+                if _is_hidden_or_navigation(attrs):
+                    strong.append(node)
+                    continue
+                if attrs.get("role") in _WEAK_ROLES:
+                    weak.add(node.mem_id)
+            if rule != _NEVER:
+                strength = _names_strength(attrs.get("class"), attrs.get("id"))
+        if strength == STRONG:
+            strong.append(node)
+        elif (strength == WEAK or rule == _WEAK_TAG) and not (
+            node.tag == "header" and _inside_article(node)
+        ):
+            weak.add(node.mem_id)
+    return found
+
+
+def _end_of_subtree(node: LexborNode, root_key: int) -> int:
+    """``mem_id`` of the first element or comment after ``node``'s subtree in document order,
+    within the walk's root; 0 when the subtree runs to the end."""
+    while node is not None and node.mem_id != root_key:
+        following = node.next
+        while following is not None:
+            if not following.is_text_node:
+                return following.mem_id
+            following = following.next
+        node = node.parent
+    return 0
+
+
+def _is_hidden_or_navigation(attrs: dict) -> bool:
+    """Hidden markup, or a navigation/search/dialog role (attribute values as written)."""
+    if attrs.get("role") in _STRONG_ROLES or "hidden" in attrs:
+        return True
+    if attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return bool(style) and any(hidden in style for hidden in _HIDDEN_STYLES)
+
+
+def _names_strength(class_name: str | None, node_id: str | None) -> int:
+    """The stronger verdict of an element's class and id (``name_strength``), cached."""
+    cache = _NAME_CACHE  # class names repeat a lot: a dict hit beats the regexes
+    strength = NOT_BOILERPLATE
+    if class_name:
+        strength = cache.get(class_name, -1)
+        if strength < 0:
+            strength = name_strength(class_name)
+    if node_id and strength != STRONG:
+        id_strength = cache.get(node_id, -1)
+        strength = max(strength, name_strength(node_id) if id_strength < 0 else id_strength)
+    return strength
 
 
 def name_strength(class_and_id: str) -> int:
@@ -103,62 +199,6 @@ def name_strength(class_and_id: str) -> int:
     return strength
 
 
-def remove_strong(body: LexborNode) -> set[int]:
-    """Remove navigation, hidden markup and comment/share/related containers, sparing any that
-    holds most of the page's text (a mis-named page wrapper).
-
-    Returns the ``mem_id`` of every remaining layout-boilerplate container (footer, sidebar,
-    menu, ad... by tag, role or class/id): the extractor lowers the value of the text inside
-    them. Two CSS queries in all: each one walks the whole tree in C, which costs more than
-    the Python that classifies the elements they return.
-    """
-    special = {node.mem_id: _special_strength(node) for node in body.css(_SPECIAL)}
-    weak = {key for key, strength in special.items() if strength == WEAK}
-    doomed: list[LexborNode] = []
-    cache = _NAME_CACHE  # class names repeat a lot: a dict hit beats two function calls
-    for node in body.css(_CANDIDATES):  # document order
-        key = node.mem_id
-        if special.get(key) == STRONG:
-            doomed.append(node)
-            continue
-        tag = node.tag
-        if tag in _NEVER_BOILERPLATE:
-            continue
-        class_name = node.attrs.get("class")
-        strength = cache.get(class_name, -1) if class_name else NOT_BOILERPLATE
-        if strength < 0:
-            strength = name_strength(class_name)
-        if strength != STRONG:
-            node_id = node.id
-            if node_id:
-                id_strength = cache.get(node_id, -1)
-                strength = max(strength, name_strength(node_id) if id_strength < 0 else id_strength)
-        if strength == STRONG:
-            doomed.append(node)
-        elif (strength == WEAK or tag in _WEAK_TAGS) and not (
-            tag == "header" and _inside_article(node)
-        ):
-            weak.add(key)
-    if doomed:
-        _decompose(body, doomed)
-    return weak
-
-
-def _special_strength(node: LexborNode) -> int:
-    """STRONG for navigation, captions and hidden markup; WEAK for banner/sidebar roles."""
-    if node.tag in ("nav", "figcaption"):
-        return STRONG
-    attrs = node.attrs
-    if attrs.get("role") in _STRONG_ROLES or "hidden" in attrs:
-        return STRONG
-    if attrs.get("aria-hidden") == "true":
-        return STRONG
-    style = attrs.get("style") or ""
-    if "display:none" in style or "display: none" in style or "visibility:hidden" in style:
-        return STRONG
-    return WEAK
-
-
 def _inside_article(node: LexborNode) -> bool:
     """An ``<article>``'s or ``<main>``'s own ``<header>`` holds its headline, not site chrome."""
     parent = node.parent
@@ -169,11 +209,18 @@ def _inside_article(node: LexborNode) -> bool:
     return False
 
 
-def _decompose(body: LexborNode, doomed: list[LexborNode]) -> None:
-    """Decompose innermost first (reverse document order), so no node is freed twice; a
-    container holding most of the page's text is a mis-named wrapper and stays."""
+def remove(body: LexborNode, found: Survey) -> None:
+    """Remove the junk, then the strong boilerplate, sparing any container that holds most of
+    the page's text (a mis-named wrapper).
+
+    Innermost first (reverse document order), so an outer container is measured without what
+    was removed inside it. ``decompose`` only unlinks nodes, so one already cut off with an
+    enclosing container is harmless.
+    """
+    for node in reversed(found.junk):
+        node.decompose()
     page_chars = -1  # measured only when a container is large enough to matter
-    for node in reversed(doomed):
+    for node in reversed(found.strong):
         chars = len(node.text(deep=True))
         if chars > _MIN_WRAPPER_CHARS:
             if page_chars < 0:

@@ -4,8 +4,10 @@ The steps, each cheap because lexbor does the heavy lifting in C:
 
 1. Guard: size limit before parsing, a nesting pre-scan for tag-heavy pages (lexbor's parse is
    quadratic in ``<div>`` depth); the walk of step 3 enforces the depth limit.
-2. Clean: drop scripts/styles/svg..., then navigation, hidden markup and comment/share/related
-   containers (``boilerplate``). Figure captions are set aside for their images first.
+2. Clean: one walk over the elements (``boilerplate.survey``) finds scripts/styles/svg...,
+   navigation, hidden markup and comment/share/related containers, and lists the images and
+   figure captions. Images are counted and captions set aside for them before the junk and
+   boilerplate are removed.
 3. Walk: one pre-order walk (selectolax's iterative ``traverse``, never Python recursion) cuts
    the page into blocks: paragraphs with their link statistics, and images, in document order.
 4. Choose: each paragraph gets a value, positive for prose and negative for links, scraps and
@@ -71,9 +73,23 @@ INLINE_TAGS = frozenset(
     "strike bdi bdo data var kbd samp dfn nobr code wbr td th acronym".split()
 )
 _CELL_TAGS = frozenset(("td", "th"))  # cells of one row paragraph, joined with a space
+# How the walk treats a node, by its tag; every other tag starts a block (a paragraph).
+_BLOCK, _TEXT, _INLINE, _LINK, _CELL, _IMAGE, _NOT_CONTENT = range(7)
+_WALK_KINDS = {
+    **dict.fromkeys(INLINE_TAGS, _INLINE),
+    **dict.fromkeys(_CELL_TAGS, _CELL),
+    "a": _LINK,
+    "img": _IMAGE,
+    "-text": _TEXT,
+    "-comment": _NOT_CONTENT,
+    "-doctype": _NOT_CONTENT,
+    "-document": _NOT_CONTENT,
+    None: _NOT_CONTENT,  # other non-element nodes
+}
 _HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _TAG_RUN_WITHOUT_CLOSE = 4  # the pre-scan flags runs of opening tags this many times the limit
 _PRESCAN_MIN_TAGS = 20_000  # below this many '<', even worst-case nesting parses quickly
+_SHORTEST_TAG = 3  # "<b>": a page under 3 characters per tag holds fewer tags than that
 _CHECK_EVERY = 512  # nodes between two deadline checks (a power of two)
 _CHECK_MASK = _CHECK_EVERY - 1
 _MAX_INLINE_CLIMB = 8  # inline ancestors ``_space_before`` looks through
@@ -96,10 +112,11 @@ def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = 
     if body is None:
         return document
     base = image_sources.base_url(_base_href(head), url)
-    images_before = _count_sourced_images(body, deadline)
-    captions = _figure_captions(body)
-    weak = _clean(tree, body, options)
-    blocks = _walk(body, weak, options.max_dom_depth - 2, deadline)
+    found = boilerplate.survey(body, lambda: _check_deadline(deadline))
+    images_before = _count_sourced_images(found.images, deadline)
+    captions = _figure_captions(found.figcaptions)
+    _clean(tree, body, found, options)
+    blocks = _walk(body, found.weak, options.max_dom_depth - 2, deadline)
     _emit(choose_content(blocks), document, base, options, captions)
     _book_boilerplate_images(document, images_before)
     return document
@@ -122,8 +139,8 @@ def _check_size(text: str, options: ExtractionOptions) -> None:
     """Refuse pages over the size limit, and tag soups nested so deep that parsing would crawl."""
     if len(text) > options.max_html_chars:
         raise PageTooLarge(f"page has {len(text)} characters > {options.max_html_chars}")
-    if text.count("<") < _PRESCAN_MIN_TAGS:
-        return
+    if len(text) < _SHORTEST_TAG * _PRESCAN_MIN_TAGS or text.count("<") < _PRESCAN_MIN_TAGS:
+        return  # the length test first: counting costs 3% of a typical page's extraction
     run = max(options.max_dom_depth * _TAG_RUN_WITHOUT_CLOSE, 2000)
     if _opening_run_pattern(run).search(text):
         raise DomTooDeep(f"more than {run} nested opening tags in a row")
@@ -161,14 +178,14 @@ def _base_href(head: LexborNode | None) -> str | None:
     return node.attrs.get("href") if node is not None else None
 
 
-def _figure_captions(body: LexborNode) -> dict[int, str]:
+def _figure_captions(figcaptions: list[LexborNode]) -> dict[int, str]:
     """Caption text per image ``mem_id``: a ``<figcaption>`` describes the images of its figure.
 
     Captions are not main text in either gold set, so ``boilerplate`` removes them; for an
     image-text corpus they are the best description of the image, so they travel as metadata.
     """
     captions: dict[int, str] = {}
-    for caption in body.css("figure figcaption"):
+    for caption in figcaptions:
         text = " ".join(caption.text(deep=True).split())
         figure = caption.parent
         while figure is not None and figure.tag != "figure":
@@ -180,16 +197,16 @@ def _figure_captions(body: LexborNode) -> dict[int, str]:
     return captions
 
 
-def _clean(tree: LexborHTMLParser, body: LexborNode, options: ExtractionOptions) -> set[int]:
-    """Strip junk and strong boilerplate; returns the layout containers (``remove_strong``)."""
-    boilerplate.strip_junk(body)
-    weak = boilerplate.remove_strong(body)
+def _clean(
+    tree: LexborHTMLParser, body: LexborNode, found: boilerplate.Survey, options: ExtractionOptions
+) -> None:
+    """Remove junk and strong boilerplate, and lists or tables when the options say so."""
+    boilerplate.remove(body, found)
     dropped = ([] if options.keep_lists else ["ul", "ol", "dl"]) + (
         [] if options.keep_tables else ["table"]
     )
     if dropped:
         tree.strip_tags(dropped)
-    return weak
 
 
 # --- step 3: walk ---------------------------------------------------------------------------
@@ -230,7 +247,8 @@ def _walk(body: LexborNode, weak: set[int], max_depth: int, deadline: float) -> 
         if not count & _CHECK_MASK:
             _check_deadline(deadline)
         tag = node.tag
-        if tag == "-text":
+        kind = _WALK_KINDS.get(tag, _BLOCK)
+        if kind == _TEXT:
             text = node.text_content
             if not text or (current is None and text.isspace()):
                 continue
@@ -253,11 +271,11 @@ def _walk(body: LexborNode, weak: set[int], max_depth: int, deadline: float) -> 
                     current.links += 1
                     current.last_link = link_key
             continue
-        if tag is None or tag[0] == "-":  # comments, doctype
+        if kind == _NOT_CONTENT:
             continue
         key = node.mem_id
         parent = lookup(node.parent.mem_id)
-        if parent is None or key == body_key:
+        if parent is None:  # body itself, or a node under a skipped one
             continue
         block_key, block_tag, link_key, weak_chain, depth = parent
         depth += 1
@@ -265,18 +283,18 @@ def _walk(body: LexborNode, weak: set[int], max_depth: int, deadline: float) -> 
             raise DomTooDeep(f"DOM deeper than {max_depth + 2} elements")
         if key in weak:
             weak_chain = (*weak_chain, key)
-        if tag in INLINE_TAGS:
-            if tag == "a":
-                link_key = key
-            elif tag in _CELL_TAGS and current is not None and current.key == block_key:
-                current.pieces.append(" ")
-            context[key] = (block_key, block_tag, link_key, weak_chain, depth)
-        elif tag == "img":
-            current = None
-            blocks.append(_Block("img", weak_chain, key, node))
-        else:
+        if kind == _BLOCK:
             current = None
             context[key] = (key, tag, link_key, weak_chain, depth)
+        elif kind == _IMAGE:
+            current = None
+            blocks.append(_Block("img", weak_chain, key, node))
+        else:  # inline: the text goes on in the enclosing block's paragraph
+            if kind == _LINK:
+                link_key = key
+            elif kind == _CELL and current is not None and current.key == block_key:
+                current.pieces.append(" ")
+            context[key] = (block_key, block_tag, link_key, weak_chain, depth)
     return blocks
 
 
@@ -323,7 +341,7 @@ def choose_content(blocks: list[_Block]) -> list[_Block]:
     start, end = _best_run(blocks)
     exempt = _wrappers(blocks[start:end])
     for block in blocks:
-        block.is_weak = any(key not in exempt for key in block.weak)
+        block.is_weak = bool(block.weak) and not exempt.issuperset(block.weak)
         if block.is_weak and block.tag != "img":
             block.value = -_WEAK_COST * len(block.text) - _LINK_COST * block.link_chars
     start, end = _best_run(blocks)
@@ -475,7 +493,7 @@ def _add_image(
     captions: dict[int, str],
 ) -> None:
     """Place one ``<img>`` or count why not (data_uri, tracking_pixel, invalid_url, ...)."""
-    attrs = node.attrs
+    attrs = node.attributes  # a dict: cheaper than ``attrs`` for several lookups
     source = image_sources.choose_source(attrs, _picture_srcsets(node))
     if source is None:
         return
@@ -523,13 +541,13 @@ def _picture_srcsets(img: LexborNode) -> list[str]:
 # --- accounting -----------------------------------------------------------------------------
 
 
-def _count_sourced_images(body: LexborNode, deadline: float) -> int:
+def _count_sourced_images(images: list[LexborNode], deadline: float) -> int:
     """``<img>`` elements that have any source attribute: each must be placed or counted."""
     count = 0
-    for index, img in enumerate(body.css("img"), start=1):
+    for index, img in enumerate(images, start=1):
         if index % _CHECK_EVERY == 0:
             _check_deadline(deadline)
-        attrs = img.attrs
+        attrs = img.attributes
         src = attrs.get("src")
         if (src and not src.isspace()) or image_sources.choose_source(
             attrs, _picture_srcsets(img)

@@ -39,6 +39,7 @@ _PLACEHOLDER_NAME = re.compile(
     r"[^/]*\.(?:gif|png|svg)$",
     re.IGNORECASE,
 )
+_SRCSET_URL = re.compile(r"[\s,]*(\S*)")  # separators, then a URL up to the next whitespace
 _SIZE = re.compile(r"\s*(\d+)(?:\.\d*)?\s*(?:px)?\s*$", re.IGNORECASE)
 _WEB_SCHEMES = ("http", "https")
 
@@ -108,12 +109,8 @@ def parse_srcset(srcset: str) -> list[tuple[str, str]]:
     candidates = []
     position, length = 0, len(srcset)
     while position < length:
-        while position < length and (srcset[position].isspace() or srcset[position] == ","):
-            position += 1
-        start = position
-        while position < length and not srcset[position].isspace():
-            position += 1
-        url = srcset[start:position]
+        match = _SRCSET_URL.match(srcset, position)  # always matches, perhaps empty
+        url, position = match.group(1), match.end()
         descriptor = ""
         if url.endswith(","):
             url = url.rstrip(",")
