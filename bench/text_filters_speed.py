@@ -1,13 +1,18 @@
 """Cost of the whole text-filter set next to the cost of extraction, on the same real pages.
 
 The issue asks for end-to-end throughput with every text filter on to stay ≥ 70% of
-extraction-only throughput, i.e. filters ≤ 30% of extraction time per page. Both are measured
-here in the same process on the 91 real article pages of ``html/scrapinghub_aeb/html``:
+extraction-only throughput: with E the extraction-only cost and F the filters' cost per page,
+E / (E + F) ≥ 0.7, i.e. F ≤ 3/7 E ≈ 43% of E. E here is ``extract()`` alone (the real
+extraction-only run also reads the WARC, decodes and writes Parquet), so the figure printed is a
+lower bound on the real throughput ratio. Both are measured in the same process on the 91 real
+article pages of ``html/scrapinghub_aeb/html``:
 
 - extraction: ``webweave.filters.extraction.extract(html, url)`` on the decoded page;
-- filters: ``ParagraphFilter`` (lid.176 on the whole text, then every paragraph rule) and
-  ``DocumentFilter`` (OBELICS doc rules and Gopher repetition), with the default word lists
-  (stopwords-iso) and the packaged lid.176 model, on the row that extraction produced;
+- filters: ``ParagraphFilter`` (lid.176 on the first ``language_id_max_chars`` characters, then
+  every paragraph rule) and ``DocumentFilter`` (OBELICS doc rules and Gopher repetition), with
+  the default word lists (stopwords-iso) and the packaged lid.176 model, on the row that
+  extraction produced; also each stage alone, and language ID alone as the stage calls it (and
+  on the whole text, as before ``language_id_max_chars``);
 - filters on the gold article texts (one paragraph per line block) as a second input shape.
 
 Each figure is the best of ``--rounds`` passes over all pages (best-of filters out noise from
@@ -29,7 +34,12 @@ from pathlib import Path
 
 from webweave.filters.extraction import extract
 from webweave.filters.language_id import LanguageIdentifier
-from webweave.filters.text_filter_stages import DocumentFilter, ParagraphFilter, TextFilterConfig
+from webweave.filters.text_filter_stages import (
+    DocumentFilter,
+    ParagraphFilter,
+    TextFilterConfig,
+    language_id_text,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("WEBWEAVE_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -83,7 +93,7 @@ def make_filters():
     def run(row: dict):
         return document(paragraph(copy.copy(row)))
 
-    return run, lid
+    return run, lid, config, paragraph, document
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,20 +104,28 @@ def main(argv: list[str] | None = None) -> int:
     pages = load_pages()
     rows = [extracted_row(html, url) for html, url, _ in pages]
     golds = [gold_row(text) for _, _, text in pages]
-    run, lid = make_filters()
+    run, lid, config, paragraph, document = make_filters()
     joined = ["\n\n".join(t for t in row["texts"] if t) for row in rows]
     chars = sum(map(len, joined)) / len(joined)
     extraction = best_ms_per_item(lambda p: extract(p[0], p[1]), pages, args.rounds)
     filters = best_ms_per_item(run, rows, args.rounds)
-    lid_only = best_ms_per_item(lid, joined, args.rounds)
+    paragraph_only = best_ms_per_item(lambda r: paragraph(copy.copy(r)), rows, args.rounds)
+    paragraphed = [paragraph(copy.copy(row)) for row in rows]
+    document_only = best_ms_per_item(document, paragraphed, args.rounds)
+    lid_stage = best_ms_per_item(lambda t: lid(language_id_text(t, config)), joined, args.rounds)
+    lid_whole = best_ms_per_item(lid, joined, args.rounds)
     filters_gold = best_ms_per_item(run, golds, args.rounds)
     print(f"pages: {len(pages)} (scrapinghub_aeb), mean extracted text {chars:,.0f} chars")
-    print(f"{'extract()':<34}{extraction:8.3f} ms/page")
-    print(f"{'all text filters (extracted rows)':<34}{filters:8.3f} ms/page")
-    print(f"{'  of which language ID':<34}{lid_only:8.3f} ms/page")
-    print(f"{'all text filters (gold texts)':<34}{filters_gold:8.3f} ms/page")
+    print(f"{'extract()':<40}{extraction:8.3f} ms/page")
+    print(f"{'all text filters (extracted rows)':<40}{filters:8.3f} ms/page")
+    print(f"{'  ParagraphFilter alone':<40}{paragraph_only:8.3f} ms/page")
+    print(f"{'  DocumentFilter alone (no memo)':<40}{document_only:8.3f} ms/page")
+    limit = config.language_id_max_chars
+    print(f"{f'  language ID (first {limit} chars)':<40}{lid_stage:8.3f} ms/page")
+    print(f"{'  (language ID on the whole text)':<40}{lid_whole:8.3f} ms/page")
+    print(f"{'all text filters (gold texts)':<40}{filters_gold:8.3f} ms/page")
     ratio = filters / extraction
-    print(f"filters / extraction = {ratio:.1%} (target ≤ 30%)")
+    print(f"filters / extraction = {ratio:.1%} (target ≤ 42.9%, i.e. 3/7)")
     print(f"throughput with filters / extraction only = {1 / (1 + ratio):.1%} (target ≥ 70%)")
     if args.profile:
         import cProfile

@@ -26,6 +26,15 @@ Words are OBELICS words (``text_normalization.obelics_words``) and "characters" 
 characters of those words, so the Gopher fractions share the tokenisation of the other filters.
 datatrove instead uses an NLTK/spaCy tokenizer and ``len(text)``; fractions here are therefore
 slightly higher for texts with much punctuation or whitespace.
+
+Two implementations. ``character_repetition_ratio``, ``word_repetition_ratio``,
+``gopher_scores`` and ``WordNgrams`` score one text (the reference, kept for tests and tools).
+The production path scores every piece of a document in one numpy pass:
+``span_character_repetition`` (character n-grams of many spans of one text, one sort),
+``piece_word_repetition`` (word n-grams of many pieces, one sort) and ``NgramCounts`` (word
+n-grams of one document for the word-repetition ratio and every Gopher n-gram score, each n
+sorted once). Word n-grams are exact (packed integer word ids, or dense ranks of the
+(n-1)-grams when packing would overflow); character n-grams use the 64-bit polynomial hash.
 """
 
 from __future__ import annotations
@@ -132,17 +141,15 @@ def word_repetition_ratio(stats: TextStats, n: int) -> float:
 
 
 def duplicate_fractions(parts: list[str], text_length: int) -> tuple[float, float]:
-    """(fraction of parts equal to an earlier part, their characters / text_length)."""
+    """(fraction of parts equal to an earlier part, their characters / text_length).
+
+    Each distinct part counts once as the original; every other occurrence is a duplicate.
+    """
     if not parts or text_length == 0:
         return 0.0, 0.0
-    seen: set[str] = set()
-    dup_count = dup_chars = 0
-    for part in parts:
-        if part in seen:
-            dup_count += 1
-            dup_chars += len(part)
-        else:
-            seen.add(part)
+    distinct = set(parts)
+    dup_count = len(parts) - len(distinct)
+    dup_chars = sum(map(len, parts)) - sum(map(len, distinct))
     return dup_count / len(parts), dup_chars / text_length
 
 
@@ -240,5 +247,327 @@ def gopher_scores(stats: TextStats) -> dict[str, float]:
     for n in GOPHER_TOP_NGRAMS:
         scores[f"gopher_top_{n}gram_char_fraction"] = top_ngram_char_fraction(grams, n, word_chars)
     for n, value in duplicate_ngram_char_fractions(grams, word_chars).items():
+        scores[f"gopher_duplicate_{n}gram_char_fraction"] = value
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch implementations: every piece of a document in one numpy pass.
+
+
+def _isqrt(values: np.ndarray) -> np.ndarray:
+    """Exact floor square roots of non-negative int64 values (float sqrt, then corrected)."""
+    roots = np.sqrt(values).astype(np.int64)
+    roots -= roots * roots > values
+    roots += (roots + 1) * (roots + 1) <= values
+    return roots
+
+
+def _powers(exponent: int) -> np.uint64:
+    return np.uint64(pow(int(_HASH_MULTIPLIER), exponent, 1 << 64))
+
+
+def char_ngram_hashes(text: str, n: int) -> np.ndarray:
+    """The polynomial hash of the character n-gram at every start (``_hashed_counts``'s keys).
+
+    Built by doubling (hash of a+b characters = hash(a) * M**b + hash(b) shifted by a), so
+    n = 10 costs 4 array passes instead of 9.
+    """
+    if text.isascii():
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    else:
+        codes = code_points(text).astype(np.uint64)
+    codes += np.uint64(1)
+    blocks = {1: codes}  # blocks[w][i]: hash of text[i : i + w], for w a power of two
+    width = 1
+    with np.errstate(over="ignore"):
+        while width * 2 <= n:
+            half = blocks[width]
+            blocks[width * 2] = half[:-width] * _powers(width) + half[width:]
+            width *= 2
+        result, done = None, 0
+        for width in sorted(blocks, reverse=True):
+            if n - done >= width:
+                if result is None:
+                    result = blocks[width]
+                else:
+                    result = result[: len(result) - width] * _powers(width) + blocks[width][done:]
+                done += width
+    return result
+
+
+_SPREAD = np.uint64(0xFF51AFD7ED558CCD)  # odd: multiplying by it is a bijection mod 2**64
+
+
+def span_character_repetition(
+    text: str, starts: np.ndarray, lengths: np.ndarray, n: int
+) -> np.ndarray:
+    """``character_repetition_ratio`` of every span ``text[start : start + length]`` at once.
+
+    One hash pass over ``text`` and one sort. With several spans the span index replaces the
+    low b bits of each key (2**b spans), after the hash is multiplied by an odd constant: the
+    hashes of two n-grams that differ by one in their last character differ by one, and the
+    multiplication moves such differences into the kept high bits. N-grams of different spans
+    never share a key, and each repeated key names its span.
+    """
+    count = len(starts)
+    totals = np.maximum(lengths - n + 1, 0)
+    ratios = np.zeros(count, dtype=np.float64)
+    total = int(totals.sum())
+    if total == 0:
+        return ratios
+    hashes = char_ngram_hashes(text, n)
+    bits = (count - 1).bit_length()
+    if bits == 0:
+        keys = hashes[int(starts[0]) : int(starts[0]) + total]
+    else:
+        offsets = np.cumsum(totals) - totals
+        keys = hashes[np.arange(total) + np.repeat(starts - offsets, totals)]
+        with np.errstate(over="ignore"):
+            keys *= _SPREAD
+        keys >>= np.uint64(bits)
+        keys <<= np.uint64(bits)
+        keys |= np.repeat(np.arange(count, dtype=np.uint64), totals)
+    keys.sort()
+    # Repeated n-grams are few: work on the sorted positions equal to their predecessor.
+    dup = np.flatnonzero(keys[1:] == keys[:-1])
+    if len(dup) == 0:
+        return ratios
+    new_run = np.ones(len(dup), dtype=bool)
+    np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
+    run_of_dup = np.cumsum(new_run) - 1
+    rep_counts = np.bincount(run_of_dup) + 1
+    first_dup = np.flatnonzero(new_run)
+    rep_span = (keys[dup[first_dup]] & np.uint64((1 << bits) - 1)).astype(np.int64)
+    rep_total = np.bincount(rep_span, weights=rep_counts, minlength=count).astype(np.int64)
+    rep_runs = np.bincount(rep_span, minlength=count)
+    top_k = np.minimum(_isqrt(totals - rep_total + rep_runs), rep_runs)  # distinct = t - Σc + r
+    # Rank each repeated run within its span by descending count; sum the top k counts.
+    order = np.argsort(rep_span * (int(rep_counts.max()) + 1) - rep_counts, kind="stable")
+    rep_span, rep_counts = rep_span[order], rep_counts[order]
+    rank = np.arange(len(rep_span)) - np.searchsorted(rep_span, rep_span)
+    chosen = rank < top_k[rep_span]
+    sums = np.bincount(rep_span[chosen], weights=rep_counts[chosen], minlength=count)
+    np.divide(sums.astype(np.int64), totals, out=ratios, where=totals > 0)
+    return ratios
+
+
+def text_character_repetition(text: str, n: int) -> float:
+    """``character_repetition_ratio`` of one whole text (``span_character_repetition`` with one
+    span, without the span bookkeeping)."""
+    total = len(text) - n + 1
+    if total <= 0:
+        return 0.0
+    keys = char_ngram_hashes(text, n)
+    keys.sort()
+    dup = (keys[1:] == keys[:-1]).nonzero()[0]
+    if len(dup) == 0:
+        return 0.0
+    new_run = np.ones(len(dup), dtype=bool)
+    np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
+    rep_counts = np.bincount(new_run.cumsum() - 1) + 1
+    distinct = total - int(rep_counts.sum()) + len(rep_counts)
+    k = min(math.isqrt(distinct), len(rep_counts))
+    rep_counts.sort()
+    return int(rep_counts[len(rep_counts) - k :].sum()) / total
+
+
+def dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """(rank of each value among the distinct values, number of distinct values)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.empty(len(values), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.cumsum(new) - 1
+    return ranks, int(new.sum())
+
+
+def ngram_codes(ids: np.ndarray, space: int, n: int) -> tuple[np.ndarray, int]:
+    """Exact integer code of the word n-gram at each start, and a bound on the codes.
+
+    Word ids are < ``space``; codes pack them in base ``space`` while that fits in 63 bits,
+    else pack the dense rank of the (n-1)-gram with the last word id.
+    """
+    total = len(ids) - n + 1
+    if total <= 0:
+        return np.zeros(0, dtype=np.int64), 1
+    if space**n < 2**63:
+        codes = ids[:total].copy()
+        for j in range(1, n):
+            codes *= space
+            codes += ids[j : total + j]
+        return codes, space**n
+    previous, _ = ngram_codes(ids, space, n - 1)
+    ranks, distinct = dense_rank(previous)
+    return ranks[:total] * space + ids[n - 1 :], distinct * space
+
+
+def piece_word_repetition(
+    ids: np.ndarray, space: int, word_piece: np.ndarray, number_words: np.ndarray, n: int
+) -> np.ndarray:
+    """``word_repetition_ratio`` of every piece at once (n-grams never cross pieces)."""
+    count = len(number_words)
+    totals = np.maximum(number_words - n + 1, 0)
+    ratios = np.zeros(count, dtype=np.float64)
+    if not totals.any():
+        return ratios
+    codes, bound = ngram_codes(ids, space, n)
+    inside = word_piece[: len(codes)] == word_piece[n - 1 :]
+    codes, piece = codes[inside], word_piece[: len(codes)][inside]
+    if bound * count >= 2**63:
+        codes, bound = dense_rank(codes)
+    keys = codes * count + piece
+    keys.sort()
+    same = keys[1:] == keys[:-1]
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    counts = np.bincount(keys[repeated] % count, minlength=count)
+    np.divide(counts, totals, out=ratios, where=totals > 0)
+    return ratios
+
+
+class _Level:
+    """Word n-grams of one n: which starts hold a repeated n-gram, and the top count."""
+
+    __slots__ = ("repeated", "starts", "keys", "bound", "best", "best_chars")
+
+    def __init__(self, total: int):
+        self.repeated = np.zeros(max(total, 0), dtype=bool)  # per start: n-gram occurs > once
+        self.starts = self.keys = np.zeros(0, dtype=np.int64)  # candidates and their codes
+        self.bound, self.best, self.best_chars = 1, int(total > 0), 0
+
+
+class NgramCounts:
+    """Word n-gram statistics of one document's word ids, n = 1, 2, 3 … built incrementally.
+
+    ``ids`` are exact word ids below ``space``; ``lengths`` the words' characters. An n-gram
+    can only occur twice if both its (n-1)-grams do, so level n only codes and sorts the starts
+    whose two (n-1)-grams repeat: after n = 2 that is a small part of the text. Codes are exact:
+    the (n-1)-gram code (or its dense rank among the candidates, when packing would pass 63
+    bits) times ``space`` plus the last word id.
+    """
+
+    def __init__(self, ids: np.ndarray, space: int, lengths: np.ndarray):
+        self.ids, self.space, self.lengths = ids, space, lengths
+        self._levels: dict[int, _Level] = {}
+        self._cumulative: np.ndarray | None = None
+
+    def level(self, n: int) -> _Level:
+        if n in self._levels:
+            return self._levels[n]
+        ids, space = self.ids, self.space
+        total = len(ids) - n + 1
+        level = _Level(total)
+        if total > 0:
+            if n <= 2:
+                starts = np.arange(total)
+                keys = ids[:total] if n == 1 else ids[:total] * space + ids[1:]
+                bound = space**n
+            else:
+                previous = self.level(n - 1)
+                starts = (previous.repeated[:-1] & previous.repeated[1:]).nonzero()[0]
+                position = np.searchsorted(previous.starts, starts)  # starts ⊂ previous.starts
+                keys, bound = previous.keys[position], previous.bound
+                if bound * space >= 2**63:
+                    keys, distinct = dense_rank(keys)
+                    bound = distinct
+                keys = keys * space + ids[starts + n - 1]
+                bound *= space
+            level.starts, level.keys, level.bound = starts, keys, bound
+            if len(keys) > 1:
+                self._count(level, n)
+        self._levels[n] = level
+        return level
+
+    def _count(self, level: _Level, n: int) -> None:
+        order = level.keys.argsort()
+        ordered = level.keys[order]
+        same = ordered[1:] == ordered[:-1]
+        dup = same.nonzero()[0]
+        if len(dup) == 0:
+            return
+        in_run = np.zeros(len(ordered), dtype=bool)
+        in_run[1:] = same
+        in_run[:-1] |= same
+        level.repeated[level.starts[order[in_run]]] = True
+        new_run = np.ones(len(dup), dtype=bool)
+        np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
+        counts = np.bincount(new_run.cumsum() - 1) + 1
+        level.best = int(counts.max())
+        # Every occurrence of an n-gram has the same characters: one start per best run.
+        best_starts = level.starts[order[dup[new_run][counts == level.best]]]
+        if self._cumulative is None:
+            self._cumulative = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+            self.lengths.cumsum(out=self._cumulative[1:])
+        chars = self._cumulative[best_starts + n] - self._cumulative[best_starts]
+        level.best_chars = int(chars.max())
+
+    def repetition_ratio(self, n: int) -> float:
+        """``word_repetition_ratio``: occurrences of repeated n-grams / all n-grams."""
+        total = len(self.ids) - n + 1
+        if total <= 0:
+            return 0.0
+        return int(np.count_nonzero(self.level(n).repeated)) / total
+
+    def top_ngram_char_fraction(self, n: int, word_chars: int) -> float:
+        """Gopher top n-gram character fraction (``top_ngram_char_fraction``)."""
+        if word_chars == 0 or len(self.ids) < n:
+            return 0.0
+        level = self.level(n)
+        return 0.0 if level.best < 2 else level.best * level.best_chars / word_chars
+
+    def duplicate_ngram_char_fractions(self, word_chars: int) -> dict[int, float]:
+        """Gopher duplicate n-gram character fractions, n = 5…10 (stops at the first n with no
+        repeated n-gram, as ``duplicate_ngram_char_fractions``)."""
+        result = dict.fromkeys(GOPHER_DUP_NGRAMS, 0.0)
+        size = len(self.ids)
+        if word_chars == 0:
+            return result
+        for n in GOPHER_DUP_NGRAMS:
+            if size < n:
+                break
+            starts = self.level(n).repeated.nonzero()[0]
+            if len(starts) == 0:
+                break
+            edges = np.bincount(starts, minlength=size + 1)
+            edges -= np.bincount(starts + n, minlength=size + 1)
+            covered = edges[:size].cumsum() > 0
+            result[n] = int(self.lengths[covered].sum()) / word_chars
+        return result
+
+
+def gopher_text_scores(text: str) -> dict[str, float]:
+    """The four Gopher duplicate line / paragraph scores of one text."""
+    paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
+    para_frac, para_char_frac = duplicate_fractions(paragraphs, len(text))
+    # Lines: the non-empty parts of ``text.split("\n")`` (= of ``_LINE_SPLIT``), without a copy.
+    lines = text.split("\n")
+    distinct = set(lines)
+    empty = lines.count("")
+    count = len(lines) - empty
+    if count == 0 or not text:
+        line_frac = line_char_frac = 0.0
+    else:
+        dup_count = count - (len(distinct) - ("" in distinct))
+        line_frac = dup_count / count
+        line_char_frac = (sum(map(len, lines)) - sum(map(len, distinct))) / len(text)
+    return {
+        "gopher_duplicate_paragraph_fraction": para_frac,
+        "gopher_duplicate_paragraph_char_fraction": para_char_frac,
+        "gopher_duplicate_line_fraction": line_frac,
+        "gopher_duplicate_line_char_fraction": line_char_frac,
+    }
+
+
+def gopher_batch_scores(text: str, grams: NgramCounts) -> dict[str, float]:
+    """``gopher_scores`` from a document's ``NgramCounts`` (same keys, same values)."""
+    word_chars = int(grams.lengths.sum())
+    scores = gopher_text_scores(text)
+    for n in GOPHER_TOP_NGRAMS:
+        scores[f"gopher_top_{n}gram_char_fraction"] = grams.top_ngram_char_fraction(n, word_chars)
+    for n, value in grams.duplicate_ngram_char_fractions(word_chars).items():
         scores[f"gopher_duplicate_{n}gram_char_fraction"] = value
     return scores

@@ -6,20 +6,31 @@ object with a ``.row`` dict such as ``DocumentRow``) and returns it, or ``Drop(r
 
 What they add to the row:
 
-- ``general_metadata.language`` / ``language_score``: lid.176 top-1 on the whole extracted text;
+- ``general_metadata.language`` / ``language_score``: lid.176 top-1 on the first
+  ``language_id_max_chars`` characters of the extracted text (see ``TextFilterConfig``);
 - ``filter_scores``: every doc-level score (``text_filters.document_scores``), also in the Drop;
 - ``paragraph_filter``: ``{"removed": {reason: n}, "kept_positions": [...], "trace": [...]}``,
   where the trace holds every paragraph's scores and the text of the removed ones. With it,
   ``refilter_row`` rebuilds the unfiltered document exactly and re-applies new thresholds
   without re-scoring anything that the new config does not change.
+
+Cost: ``ParagraphFilter`` scores all paragraphs of a row in one numpy pass
+(``text_filters.score_paragraph_batch``) and leaves that analysis, with the kept paragraphs,
+in a one-entry per-thread memo; ``DocumentFilter`` combines the kept paragraphs' counts from it
+when the row's texts are still the ones ``ParagraphFilter`` produced (compared by value), and
+analyses the joined text itself otherwise. Both ways give the same scores; the memo only saves
+re-tokenising. ``bench/text_filters_speed.py`` measures the stages next to extraction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from webweave.filters.decision import Drop
 from webweave.filters.text_filters import (
@@ -34,11 +45,16 @@ from webweave.filters.text_filters import (
     mark_end_of_document_tokens,
     rebuild_nodes,
     restore_pairs,
+    score_paragraph_batch,
     score_paragraphs,
 )
+from webweave.filters.text_normalization import Pieces
 from webweave.filters.wordlists import load_wordlist
 
 log = logging.getLogger(__name__)
+
+
+LANGUAGE_ID_MAX_CHARS = 2500
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,10 @@ class TextFilterConfig:
     flagged_words: dict | None = None
     common_words: dict | None = None
     quality_model: str | None = None
+    # Language ID reads the first this-many characters of the joined text (None: all of it).
+    # lid.176 costs ~0.1 ms per 1,000 characters; 2,500 gives the whole-text label on every
+    # fixture text (91 + 110 extracted pages, 123 langid.py texts; 2,000 changes 2 of them).
+    language_id_max_chars: int | None = LANGUAGE_ID_MAX_CHARS
 
     @classmethod
     def from_config(cls, section: dict | None) -> TextFilterConfig:
@@ -62,6 +82,7 @@ class TextFilterConfig:
             flagged_words=section.pop("flagged_words", None),
             common_words=section.pop("common_words", None),
             quality_model=(section.pop("quality", None) or {}).get("model"),
+            language_id_max_chars=section.pop("language_id_max_chars", LANGUAGE_ID_MAX_CHARS),
             **_no_unknown(section),
         )
 
@@ -81,7 +102,8 @@ def _row(item: Any) -> dict:
 
 
 class ParagraphFilter:
-    """Language ID on the whole text, then OBELICS node-level rules on every paragraph."""
+    """Language ID on the text's first characters, then OBELICS node-level rules on every
+    paragraph."""
 
     name = "paragraph_filter"
 
@@ -96,15 +118,45 @@ class ParagraphFilter:
         row = _row(item)
         texts = row["texts"]
         full = "\n\n".join(t for t in texts if t is not None)
-        language, score = self.lid(full) if full.strip() else (None, None)
+        language, score = self.lid(language_id_text(full, self.config)) if full.strip() else (
+            None, None)  # fmt: skip
         metadata = row.setdefault("general_metadata", {})
         metadata["language"], metadata["language_score"] = language, score
-        pairs = score_paragraphs(texts, self.lists, language, self.config.paragraph)
+        pairs, pieces = score_paragraph_batch(texts, self.lists, language, self.config.paragraph)
         mark_end_of_document_tokens(pairs)
         decide_paragraphs([r for r, _ in pairs], self.config.paragraph)
         nodes = rebuild_nodes(texts, row["images"], row.get("image_metadata") or [], pairs)
+        kept = np.fromiter((i for i, (r, _) in enumerate(pairs) if r.reason is None), np.int64)
+        _remember(nodes.texts, pieces, kept)
         _store_nodes(row, nodes)
         return item
+
+
+def language_id_text(text: str, config: TextFilterConfig) -> str:
+    """What language ID reads: the first ``language_id_max_chars`` characters of ``text``
+    after leading whitespace (which fastText skips anyway)."""
+    limit = config.language_id_max_chars
+    return text if limit is None else text.lstrip(" \t\n\r\v\f")[:limit]
+
+
+# The last row's paragraph analysis, per thread: (kept texts, Pieces, kept paragraph indices).
+_MEMO = threading.local()
+
+
+def _remember(texts: list, pieces: Pieces, kept: np.ndarray) -> None:
+    _MEMO.last = (texts, pieces, kept)
+
+
+def _recall(texts: list) -> tuple[Pieces | None, np.ndarray | None]:
+    """The analysis ``ParagraphFilter`` left for exactly these texts, else (None, None).
+
+    Equal texts mean an equal joined text, which is then exactly the "\\n\\n"-join of the
+    kept paragraphs: the scores combined from them are the scores of the text.
+    """
+    last = getattr(_MEMO, "last", None)
+    if last is not None and last[0] == texts:
+        return last[1], last[2]
+    return None, None
 
 
 def _record_dict(record: ParagraphRecord) -> dict:
@@ -169,9 +221,10 @@ class DocumentFilter:
         metadata = row.get("general_metadata") or {}
         text = "\n\n".join(t for t in row["texts"] if t is not None)
         number_images = sum(1 for image in row["images"] if image is not None)
+        pieces, kept = _recall(row["texts"])
         return document_scores(text, self.lists, metadata.get("language"),
                                metadata.get("language_score"), self.config.document,
-                               number_images, self.quality)  # fmt: skip
+                               number_images, self.quality, pieces, kept)  # fmt: skip
 
 
 def unfiltered_row(row: dict) -> dict:
@@ -202,8 +255,14 @@ def refilter_row(
 
     Paragraph scores are reused unless a scoring parameter changed (n-gram lengths, lists);
     doc scores are reused when the kept paragraphs and scoring parameters are unchanged. The
-    result equals running the stages with ``new`` on the original document.
+    result equals running the stages with ``new`` on the original document. Language ID is
+    never re-run, so ``language_id_max_chars`` cannot change here (ValueError).
     """
+    if old.language_id_max_chars != new.language_id_max_chars:
+        raise ValueError(
+            "text_filters.language_id_max_chars differs between the run and the new config; "
+            "refilter reuses the stored language, so changing it needs a full run"
+        )
     base = unfiltered_row(row)
     trace = [ParagraphRecord(**r) for r in row["paragraph_filter"]["trace"]]
     pairs = restore_pairs(row["texts"], trace, row["paragraph_filter"]["kept_positions"])

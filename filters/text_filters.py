@@ -12,9 +12,10 @@ Reasons (stable snake_case; paragraph and document level share them):
 ``gopher_duplicate_{5..10}gram``.
 
 A score that cannot be computed (no stop-word list for the document's language, no common-word
-list) is ``None`` and its rule passes. Language is identified once, on the whole extracted text
-before paragraph filtering (OBELICS: after), so that paragraph filters can use the document's
-language for their word lists with a single model call, and so that refilter never re-runs it.
+list) is ``None`` and its rule passes. Language is identified once, on the extracted text (its
+first ``language_id_max_chars`` characters) before paragraph filtering (OBELICS: after), so
+that paragraph filters can use the document's language for their word lists with a single
+model call, and so that refilter never re-runs it.
 """
 
 from __future__ import annotations
@@ -23,19 +24,29 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 from webweave.filters.language_id import to_lid176_code
 from webweave.filters.repetition import (
     GOPHER_DUP_NGRAMS,
     GOPHER_TOP_NGRAMS,
+    NgramCounts,
     character_repetition_ratio,
+    gopher_batch_scores,
     gopher_scores,
+    piece_word_repetition,
+    span_character_repetition,
+    text_character_repetition,
     word_repetition_ratio,
 )
 from webweave.filters.text_normalization import (
     END_OF_DOCUMENT_TOKEN,
     PUNCTUATION,
+    Pieces,
     TextStats,
     standardize_whitespace,
 )
@@ -353,29 +364,121 @@ def score_paragraphs(
     texts: list[str | None], lists: WordLists, language: str | None, t: ParagraphThresholds
 ) -> list[tuple[ParagraphRecord, str]]:
     """Score every paragraph of every text node; returns (record, paragraph text) pairs."""
-    out = []
+    return score_paragraph_batch(texts, lists, language, t)[0]
+
+
+def score_paragraph_batch(
+    texts: list[str | None], lists: WordLists, language: str | None, t: ParagraphThresholds
+) -> tuple[list[tuple[ParagraphRecord, str]], Pieces]:
+    """``score_paragraphs`` and the ``Pieces`` analysis of all paragraphs (one numpy pass)."""
+    where: list[tuple[int, int]] = []
+    paragraphs: list[str] = []
     for position, node in enumerate(texts):
-        if node is None:
-            continue
-        for index, paragraph in enumerate(split_paragraphs(node)):
-            n_char, n_word = t.character_repetition_length, t.word_repetition_length
-            scores = common_scores(paragraph, lists, language, n_char, n_word)
-            del scores["_stats"]
-            record = ParagraphRecord(position, index, len(paragraph), scores)
-            out.append((record, paragraph))
-    return out
+        if node is not None:
+            split = split_paragraphs(node)
+            where += zip(repeat(position), range(len(split)))
+            paragraphs += split
+    pieces = Pieces(paragraphs)
+    scores = piece_scores(pieces, lists, language, t.character_repetition_length,
+                          t.word_repetition_length)  # fmt: skip
+    pairs = [
+        (ParagraphRecord(position, index, len(paragraph), paragraph_scores), paragraph)
+        for (position, index), paragraph, paragraph_scores in zip(
+            where, paragraphs, scores, strict=True
+        )
+    ]
+    return pairs, pieces
+
+
+_SCORE_KEYS = (
+    "number_words",
+    "character_repetition_ratio",
+    "word_repetition_ratio",
+    "special_character_ratio",
+    "stopword_ratio",
+    "flagged_word_ratio",
+    "punctuation_ratio",
+    "punctuation_tokens",
+    "common_word_ratio",
+)
+
+
+def _ratios(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
+    """numerator / denominator per piece (int / int, correctly rounded), 0.0 where it is 0."""
+    out = np.zeros(len(numerators), dtype=np.float64)
+    np.divide(numerators, denominators, out=out, where=denominators > 0)
+    return out.tolist()
+
+
+def piece_scores(
+    pieces: Pieces,
+    lists: WordLists,
+    language: str | None,
+    character_repetition_length: int,
+    word_repetition_length: int,
+) -> list[dict[str, Any]]:
+    """``common_scores`` of every piece, from one ``Pieces`` analysis (same keys and values)."""
+    count = len(pieces.pieces)
+    number_words = pieces.number_words
+    tokens = pieces.punctuation + pieces.word_tokens
+
+    def list_ratio(wordlist: WordList | None) -> list[float | None]:
+        words = _for(wordlist, language)
+        if words is None:
+            return [None] * count
+        return _ratios(pieces.list_counts(words), number_words)
+
+    columns = (
+        number_words.tolist(),
+        span_character_repetition(
+            pieces.text, pieces.starts, pieces.lengths, character_repetition_length
+        ).tolist(),  # fmt: skip
+        piece_word_repetition(
+            pieces.ids, pieces.id_space, pieces.word_piece, number_words, word_repetition_length
+        ).tolist(),  # fmt: skip
+        _ratios(pieces.special, pieces.lengths),
+        list_ratio(lists.stopwords),
+        list_ratio(lists.flagged_words),
+        _ratios(pieces.punctuation, tokens),
+        tokens.tolist(),
+        list_ratio(lists.common_words),
+    )
+    return [dict(zip(_SCORE_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=64)
+def _compiled_rules(thresholds: ParagraphThresholds | DocumentThresholds) -> tuple:
+    """``thresholds.rules()`` as (reason, key, low, high) tuples, built once per thresholds."""
+    return tuple((rule.reason, rule.key, rule.low, rule.high) for rule in thresholds.rules())
+
+
+def _first_failing(scores: dict[str, Any], rules: tuple, min_tokens: int, language_ok=None):
+    """``first_failure(with_punctuation_bypass(scores, min_tokens) | language_ok, rules)``
+    without copying ``scores``."""
+    for reason, key, low, high in rules:
+        if key == "punctuation_ratio_checked":
+            tokens = scores["punctuation_tokens"]
+            value = 1.0 if 0 < tokens < min_tokens else scores["punctuation_ratio"]
+        elif key == "language_ok":
+            value = language_ok
+        else:
+            value = scores.get(key)
+        if value is not None and (
+            (low is not None and value < low) or (high is not None and value > high)
+        ):
+            return reason
+    return None
 
 
 def decide_paragraphs(records: list[ParagraphRecord], thresholds: ParagraphThresholds) -> Counter:
     """Set ``reason`` on each record from its stored scores; returns removals per reason."""
-    rules = thresholds.rules()
+    rules, min_tokens = _compiled_rules(thresholds), thresholds.punctuation_min_tokens
     removed: Counter = Counter()
     for record in records:
         record.reason = None
         if record.scores.get("is_end_of_document_token"):
             continue
-        scores = with_punctuation_bypass(record.scores, thresholds.punctuation_min_tokens)
-        record.reason = first_failure(scores, rules)
+        record.reason = _first_failing(record.scores, rules, min_tokens)
         if record.reason is not None:
             removed[record.reason] += 1
     return removed
@@ -451,8 +554,85 @@ def document_scores(
     t: DocumentThresholds,
     number_images: int,
     quality: Callable[[str], float] | None = None,
+    pieces: Pieces | None = None,
+    kept: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Every doc-level score of the joined text (OBELICS rows, Gopher, language, quality)."""
+    """Every doc-level score of the joined text (OBELICS rows, Gopher, language, quality).
+
+    ``pieces``/``kept``: an analysis whose ``kept`` pieces, joined with "\\n\\n", are exactly
+    ``text`` (``ParagraphFilter`` leaves one for its row); without it the text is analysed here.
+    Either way the scores equal ``reference_document_scores``.
+    """
+    if pieces is None:
+        pieces, kept = Pieces(text.split("\n\n"), text), None
+    scores = _document_common_scores(text, pieces, kept, lists, language, t)
+    scores["number_images"] = number_images
+    scores["language"] = language
+    scores["language_score"] = language_score
+    scores["quality_score"] = quality(text) if quality is not None else None
+    return scores
+
+
+def _document_common_scores(
+    text: str,
+    pieces: Pieces,
+    kept: np.ndarray | None,
+    lists: WordLists,
+    language: str | None,
+    t: DocumentThresholds,
+) -> dict[str, Any]:
+    """``common_scores`` and ``gopher_scores`` of the join of the ``kept`` pieces (all: None).
+
+    Tokens never span a "\\n\\n" join, so the text's words are the pieces' words in order
+    and its counts are sums over the pieces; each join adds two special characters ("\\n").
+    """
+    if kept is None:
+        kept = np.arange(len(pieces.pieces))
+        ids, lengths = pieces.ids, pieces.word_lengths
+    else:
+        in_kept = np.zeros(len(pieces.pieces), dtype=bool)
+        in_kept[kept] = True
+        words_kept = in_kept[pieces.word_piece]
+        ids, lengths = pieces.ids[words_kept], pieces.word_lengths[words_kept]
+    number_words = len(ids)
+    joins = max(len(kept) - 1, 0)
+    special = int(pieces.special[kept].sum()) + 2 * joins
+    punct = int(pieces.punctuation[kept].sum())
+    tokens = punct + int(pieces.word_tokens[kept].sum())
+    grams = NgramCounts(ids, pieces.id_space, lengths)
+
+    def list_ratio(wordlist: WordList | None) -> float | None:
+        words = _for(wordlist, language)
+        if words is None:
+            return None
+        return int(pieces.list_counts(words)[kept].sum()) / number_words if number_words else 0.0
+
+    scores = {
+        "number_words": number_words,
+        "character_repetition_ratio": text_character_repetition(
+            text, t.character_repetition_length),
+        "word_repetition_ratio": grams.repetition_ratio(t.word_repetition_length),
+        "special_character_ratio": special / len(text) if text else 0.0,
+        "stopword_ratio": list_ratio(lists.stopwords),
+        "flagged_word_ratio": list_ratio(lists.flagged_words),
+        "punctuation_ratio": punct / tokens if tokens else 0.0,
+        "punctuation_tokens": tokens,
+        "common_word_ratio": list_ratio(lists.common_words),
+    }  # fmt: skip
+    scores.update(gopher_batch_scores(text, grams))
+    return scores
+
+
+def reference_document_scores(
+    text: str,
+    lists: WordLists,
+    language: str | None,
+    language_score: float | None,
+    t: DocumentThresholds,
+    number_images: int,
+    quality: Callable[[str], float] | None = None,
+) -> dict[str, Any]:
+    """``document_scores`` computed the obvious way, one ``TextStats`` (tests compare both)."""
     scores = common_scores(text, lists, language,
                            t.character_repetition_length, t.word_repetition_length)  # fmt: skip
     stats = scores.pop("_stats")
@@ -466,6 +646,6 @@ def document_scores(
 
 def decide_document(scores: dict[str, Any], thresholds: DocumentThresholds) -> str | None:
     """The first failing doc-level rule's reason, or None (pure: refilter calls it too)."""
-    checked = with_punctuation_bypass(scores, thresholds.punctuation_min_tokens)
-    checked["language_ok"] = thresholds.language_ok(scores["language"], scores["language_score"])
-    return first_failure(checked, thresholds.rules())
+    language_ok = thresholds.language_ok(scores["language"], scores["language_score"])
+    return _first_failing(scores, _compiled_rules(thresholds), thresholds.punctuation_min_tokens,
+                          language_ok)  # fmt: skip

@@ -52,6 +52,9 @@ def check_refilterable(old: dict, new: dict) -> None:
                 f"config section {section!r} differs from the run's; refilter re-applies only "
                 f"{' and '.join(REFILTERABLE)} (run `webweave run` again for the rest)"
             )
+    key = "language_id_max_chars"  # the stored language is reused, never re-identified
+    if old["text_filters"].get(key) != new["text_filters"].get(key):
+        raise ConfigError(f"text_filters.{key} differs from the run's; refilter reuses languages")
 
 
 class RowRefilter:

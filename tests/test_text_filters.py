@@ -25,15 +25,20 @@ from webweave.filters.text_filters import (
     DocumentThresholds,
     ParagraphThresholds,
     WordLists,
+    common_scores,
     decide_document,
+    document_scores,
     first_failure,
     punctuation_counts,
+    reference_document_scores,
+    score_paragraphs,
     special_character_ratio,
+    split_paragraphs,
     with_punctuation_bypass,
     word_ratio,
 )
-from webweave.filters.text_normalization import TextStats, obelics_words
-from webweave.filters.wordlists import WordList
+from webweave.filters.text_normalization import Pieces, TextStats, obelics_words
+from webweave.filters.wordlists import WordList, load_wordlist
 
 from conftest import fixture_path
 
@@ -341,3 +346,131 @@ def test_fast_scores_equal_reference_on_real_texts():
             counts.reverse()
             k = min(int(len(counts) ** 0.5), sum(c > 1 for c in counts))
             assert character_repetition_ratio(text, 10) == sum(counts[:k]) / (len(text) - 9)
+
+
+# Characters that exercise every special case of the vectorised tokeniser: "İ" lower-cases to
+# two characters (per-piece path), "Г" is special but "г" is not, "Ⓜ" is an emoji but "ⓜ" is
+# not, U+001C is whitespace but not special, U+200B / U+00A0 are special spaces, NUL.
+ODD_TEXT = (
+    "İSTANBUL ΣΑΣ Ⓜx Гx x\u200by a\u00a0b c\x1cd 😀e \x00f «»\n\n\n\n"
+    "END_OF_DOCUMENT_TOKEN_TO_BE_REPLACED\n\n\n Don't STOP, don't.\n"
+)
+
+
+def _scoring_lists() -> WordLists:
+    """Stop, flagged and common words, so every word-list score is computed."""
+    root = "wordlists/bigscience_data_tooling/"
+    stop = TextFilterConfig.from_config({}).load_lists().stopwords
+    flagged = load_wordlist(str(fixture_path(root + "flagged_words.json")), licence="Apache-2.0")
+    common = load_wordlist(str(fixture_path(root + "stopwords.json")), licence="Apache-2.0")
+    return WordLists(stop, flagged, common)
+
+
+def _reference_paragraph_scores(texts, lists, language, t: ParagraphThresholds) -> list[dict]:
+    out = []
+    for node in texts:
+        if node is None:
+            continue
+        for paragraph in split_paragraphs(node):
+            scores = common_scores(paragraph, lists, language, t.character_repetition_length,
+                                   t.word_repetition_length)  # fmt: skip
+            del scores["_stats"]
+            out.append(scores)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("paragraph_n", "document_n"), [((10, 5), (10, 5)), ((3, 2), (1, 9)), ((1, 1), (25, 3))]
+)
+def test_batch_scores_equal_reference_on_real_texts(paragraph_n, document_n):
+    """Every paragraph and document score of the numpy batch path equals the one-text reference
+    (``common_scores`` + ``gopher_scores`` on ``TextStats``), value and type, on real texts
+    cut into nodes two ways, with every word list, three languages and several n-gram lengths."""
+    lists = _scoring_lists()
+    p = ParagraphThresholds(character_repetition_length=paragraph_n[0],
+                            word_repetition_length=paragraph_n[1])  # fmt: skip
+    d = DocumentThresholds(character_repetition_length=document_n[0],
+                           word_repetition_length=document_n[1])  # fmt: skip
+    texts = [*_real_texts(), ODD_TEXT]
+    for text, language in zip(texts, ["en", "de", None] * len(texts), strict=False):
+        for nodes in ([text], [line or None for line in text.split("\n")]):
+            got = [record.scores for record, _ in score_paragraphs(nodes, lists, language, p)]
+            want = _reference_paragraph_scores(nodes, lists, language, p)
+            assert json.dumps(got) == json.dumps(want), (text[:40], language)
+        joined = "\n\n".join(t for t in nodes if t is not None)
+        got = document_scores(joined, lists, language, 0.9, d, 2)
+        want = reference_document_scores(joined, lists, language, 0.9, d, 2)
+        assert json.dumps(got) == json.dumps(want), (text[:40], language)
+
+
+def test_pieces_equal_obelics_words_and_counts():
+    """``Pieces`` (one vectorised pass over many pieces) against the per-text functions."""
+    from webweave.filters.text_normalization import count_special_characters
+
+    lists = _scoring_lists()
+    for text in [*_real_texts(), ODD_TEXT]:
+        pieces_list = split_paragraphs(text)
+        pieces = Pieces(pieces_list)
+        words = pieces.words
+        assert words == [w for piece in pieces_list for w in obelics_words(piece)]
+        ids: dict[str, int] = {}
+        for word, word_id in zip(words, pieces.ids.tolist(), strict=True):
+            assert ids.setdefault(word, word_id) == word_id  # equal words, equal ids
+        assert len(set(ids.values())) == len(ids)  # different words, different ids
+        for index, piece in enumerate(pieces_list):
+            punct, tokens = punctuation_counts(piece)
+            assert pieces.special[index] == count_special_characters(piece)
+            assert (pieces.punctuation[index], pieces.word_tokens[index]) == (punct, tokens - punct)
+            piece_words = obelics_words(piece)
+            assert pieces.number_words[index] == len(piece_words)
+            for wordlist in (
+                lists.stopwords.for_language("en"),
+                lists.flagged_words.for_language("en"),
+            ):
+                expected = sum(w in wordlist for w in piece_words)
+                assert pieces.list_counts(wordlist)[index] == expected
+
+
+def test_document_filter_with_and_without_paragraph_memo():
+    """DocumentFilter combines ParagraphFilter's analysis when the texts are unchanged; the
+    scores equal those of analysing the joined text afresh, and the reference."""
+    from webweave.filters import text_filter_stages
+
+    config, lists = _config(), _scoring_lists()
+    pf, df = ParagraphFilter(config, FakeLid(), lists), DocumentFilter(config, lists)
+    for text in [*_real_texts()[:60], ODD_TEXT]:
+        row = pf(_row([line or None for line in text.split("\n")]))
+        assert text_filter_stages._recall(row["texts"])[0] is not None
+        with_memo = df.score(row)
+        text_filter_stages._MEMO.last = None
+        fresh = df.score(row)
+        joined = "\n\n".join(t for t in row["texts"] if t is not None)
+        reference = reference_document_scores(joined, lists, "en", 0.95, config.document, 0)
+        assert json.dumps(with_memo) == json.dumps(fresh) == json.dumps(reference), text[:40]
+    other = _row([GOOD])
+    assert text_filter_stages._recall(other["texts"]) == (None, None)  # other texts: no reuse
+
+
+def test_language_id_reads_a_bounded_prefix():
+    seen = []
+
+    def lid(text):
+        seen.append(text)
+        return ("en", 0.9)
+
+    long_text = "\n  " + "word " * 2000
+    ParagraphFilter(_config(), lid, EN)(_row([long_text, None]))
+    assert seen[-1] == long_text.lstrip()[:2500]
+    unbounded = TextFilterConfig.from_config({"quality": None, "language_id_max_chars": None})
+    ParagraphFilter(unbounded, lid, EN)(_row([long_text]))
+    assert seen[-1] == long_text
+    assert TextFilterConfig.from_config({"language_id_max_chars": 4000}).language_id_max_chars == (
+        4000)  # fmt: skip
+
+
+def test_refilter_refuses_a_new_language_id_prefix():
+    old = _config()
+    new = TextFilterConfig.from_config({"quality": None, "language_id_max_chars": 1000})
+    row = DocumentFilter(old, EN)(ParagraphFilter(old, FakeLid(), EN)(_row([GOOD])))
+    with pytest.raises(ValueError, match="language_id_max_chars"):
+        refilter_row(row, old, new, EN)
