@@ -34,9 +34,11 @@ from webweave.pipelines.dedup import (
 )
 from webweave.pipelines.layout import DEDUP_CLUSTERS, DOCUMENTS, EXTRACTED
 from webweave.pipelines.parquet_shards import join, write_table_atomically
+from webweave.pipelines.run_stats import DEDUP_STAGES
 from webweave.schemas import documents as documents_schema
 from webweave.schemas import extracted as extracted_schema
 
+DEDUP_STEPS = tuple(step for step, _ in DEDUP_STAGES)
 CLUSTER_BUCKETS = 8  # dedup_clusters/ files; clusters are spread over them by id hash
 KEY_COLUMNS = ["id", "texts", "images", "general_metadata", "drop_reason"]
 
@@ -170,10 +172,14 @@ def curate(reports, output_dir: str, config: dict):
         | "ShardNames" >> beam.FlatMap(lambda report: report["shards"])
         | "SpreadShards" >> beam.Reshuffle()
     )
-    keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, config["dedup"]))
-    dedup = keys | "Deduplicate" >> Deduplicate(DedupConfig.from_dict(config["dedup"]))
-    by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard()
-    _write_clusters(dedup, output_dir, compression)
+    dedup_config = DedupConfig.from_dict(config["dedup"])
+    if any(getattr(dedup_config, step) for step in DEDUP_STEPS):
+        keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, config["dedup"]))
+        dedup = keys | "Deduplicate" >> Deduplicate(dedup_config)
+        by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard()
+        _write_clusters(dedup, output_dir, compression)
+    else:  # every step off: no keys to compute, nothing to shuffle
+        by_shard = shards.pipeline | "NoActions" >> beam.Create([])
     return (
         {"shard": shards | "ShardMarkers" >> beam.Map(lambda s: (s, None)), "actions": by_shard}
         | "JoinActions" >> beam.CoGroupByKey()
