@@ -91,7 +91,9 @@ class WriteFinalShard(beam.DoFn):
     def process(self, element) -> Iterator[dict]:
         shard, grouped = element
         actions = next(iter(grouped["actions"]), None) or ShardActions({}, {}, {})
-        table = read_extracted(join(self.output_dir, EXTRACTED, shard))
+        # Only the columns documents/ keeps: paragraph traces are the bulk of extracted rows.
+        columns = [*documents_schema.SCHEMA.names, "drop_reason"]
+        table = read_extracted(join(self.output_dir, EXTRACTED, shard), columns)
         report = {"in": 0, "written": 0, "dropped": Counter(), "images_removed": 0,
                   "paragraphs_removed": 0}  # fmt: skip
         rows = []
