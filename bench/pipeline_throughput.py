@@ -6,7 +6,7 @@ default), next to a baseline (bare warcio iteration over the same bytes: the flo
 pipeline pays), then peak memory of one WARC at 125 MB and 500 MB (worker and runner
 processes apart: FnApiRunner holds shuffled dedup keys in the runner process).
 
-    .venv/bin/python bench/pipeline_throughput.py            # 2 x 150 MB, then 125 vs 500 MB
+    .venv/bin/python bench/pipeline_throughput.py            # 2 x 250 MB, then 125 vs 500 MB
     .venv/bin/python bench/pipeline_throughput.py --quick    # smaller inputs
 
 Inputs are assembled from the real records of ``../shared/fixtures/warc`` (per-record gzip
@@ -169,7 +169,7 @@ def main() -> None:
     if not GZIP_WARCS:
         raise SystemExit(f"no fixture WARCs under {FIXTURES} (set WEBWEAVE_FIXTURES)")
     unit = 10 * 2**20 if args.quick else 125 * 2**20  # 1x WARC of the memory comparison
-    part = 10 * 2**20 if args.quick else 150 * 2**20  # per core: start-up stays a small share
+    part = 10 * 2**20 if args.quick else 250 * 2**20  # per core: start-up stays a small share
     large = 60 * 2**20 if args.quick else 500 * 2**20
     with tempfile.TemporaryDirectory(prefix="webweave-bench-") as tmp:
         tmp = Path(tmp)

@@ -18,7 +18,7 @@ from webweave.filters.charset import decode_html, utf16_without_bom
 from webweave.filters.decision import Drop
 from webweave.filters.http_payload import decode_http_body
 from webweave.filters.record_selection import http_header, media_type
-from webweave.pipelines.warc_source import WarcRecord
+from webweave.filters.warc_record import WarcRecord
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"

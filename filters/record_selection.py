@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from webweave.filters.decision import Drop
-from webweave.pipelines.warc_source import WarcRecord
+from webweave.filters.warc_record import WarcRecord
 
 _STATUS_CLASSES = {3: "http_redirect", 4: "http_client_error", 5: "http_server_error"}
 # WHATWG MIME sniffing "HTML" patterns, after leading whitespace, case-insensitive.

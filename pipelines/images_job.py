@@ -73,7 +73,12 @@ from webweave.pipelines.img2dataset_fetch import (
     run_img2dataset,
 )
 from webweave.pipelines.inputs import expand_pattern
-from webweave.pipelines.parquet_shards import ShardWriter, delete_shards, join
+from webweave.pipelines.parquet_shards import (
+    ShardWriter,
+    delete_shards,
+    join,
+    write_json_atomically,
+)
 from webweave.pipelines.stage_runner import StageChain, StageFailure
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records, open_warc_stream
 from webweave.schemas import dead_letter as dead_letter_schema
@@ -642,7 +647,7 @@ class WriteImageStats(beam.DoFn):
     def process(self, _, images: dict, documents: dict, sha: list, phash: list) -> Iterator[str]:
         stats = finalize_stats(images, documents, dedup_summary(sha), dedup_summary(phash))
         path = join(self.output_dir, STATS)
-        _write_json(path, stats)
+        write_json_atomically(path, stats)
         yield path
 
 
@@ -682,17 +687,6 @@ def finalize_stats(images: dict, documents: dict, sha: dict, phash: dict) -> dic
         "funnel_closes": not problems,
         "funnel_problems": problems,
     }
-
-
-def _write_json(path: str, data: dict) -> None:
-    if "://" not in path:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp"
-    with FileSystems.create(temporary) as handle:
-        handle.write(json.dumps(data, indent=1).encode())
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
 
 
 # ---------------------------------------------------------------- graph
@@ -882,7 +876,7 @@ def run_images_job(job: dict, beam_args: list[str], previous: list[str] | None =
         build_images_pipeline(pipeline, job, previous)
     for path in previous or []:
         FileSystems.delete([path])  # superseded by this attempt's image_results
-    _write_json(join(job["output"], JOB_FILE), job)
+    write_json_atomically(join(job["output"], JOB_FILE), job)
     with open(join(job["output"], STATS), encoding="utf-8") as handle:
         stats = json.load(handle)
     print(

@@ -22,7 +22,7 @@ import yaml
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.pipelines.config import ConfigError
-from webweave.pipelines.curation import curate, read_extracted
+from webweave.pipelines.curation import read_extracted
 from webweave.pipelines.inputs import WarcInput
 from webweave.pipelines.layout import CONFIG, DEAD_LETTER, EXTRACTED, MANIFESTS
 from webweave.pipelines.parquet_shards import (
@@ -31,8 +31,7 @@ from webweave.pipelines.parquet_shards import (
     write_json_atomically,
     write_table_atomically,
 )
-from webweave.pipelines.run_job import WriteConfig, WriteRunStats
-from webweave.pipelines.run_stats import MergeExtractionReports, MergeWriteReports
+from webweave.pipelines.run_job import curate_and_report
 from webweave.schemas import extracted as extracted_schema
 
 REFILTERABLE = ("text_filters", "dedup")
@@ -204,17 +203,7 @@ def build_refilter_pipeline(
         | "RefilterInput" >> beam.ParDo(RefilterInput(run_dir, output_dir, old, new))
     )
     _ = reports | "WriteManifests" >> beam.Map(_write_manifest, output_dir)
-    writes = curate(reports, output_dir, new)
-    _ = (
-        pipeline
-        | "EffectiveConfig" >> beam.Create([new])
-        | "WriteConfig" >> beam.ParDo(WriteConfig(output_dir))
-    )
-    extraction_stats = reports | "MergeExtraction" >> beam.CombineGlobally(MergeExtractionReports())
-    write_stats = writes | "MergeWrites" >> beam.CombineGlobally(MergeWriteReports())
-    return extraction_stats | "WriteStats" >> beam.ParDo(
-        WriteRunStats(output_dir, new["dedup"]), beam.pvalue.AsSingleton(write_stats)
-    )
+    return curate_and_report(reports, output_dir, new)
 
 
 def _write_manifest(report: dict, output_dir: str) -> None:

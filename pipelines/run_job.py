@@ -101,14 +101,24 @@ def build_run_pipeline(
         | "SpreadInputs" >> beam.Reshuffle()
         | "ProcessWarcInput" >> beam.ParDo(ProcessWarcInput(output_dir, config))
     )
+    return curate_and_report(reports, output_dir, config)
+
+
+def curate_and_report(reports: beam.PCollection, output_dir: str, config: dict):
+    """Steps 2–3 and the run's files (config.yaml, stats.json) from per-input reports.
+
+    Shared by ``webweave run`` and ``webweave refilter``: both end the same way, which is
+    what makes a refiltered folder equal to a full run with the new config.
+    """
+    pipeline = reports.pipeline
     writes = curate(reports, output_dir, config)
     _ = (
         pipeline
         | "EffectiveConfig" >> beam.Create([config])
         | "WriteConfig" >> beam.ParDo(WriteConfig(output_dir))
     )
-    extraction_stats = reports | "MergeExtraction" >> beam.CombineGlobally(MergeExtractionReports())
+    extraction = reports | "MergeExtraction" >> beam.CombineGlobally(MergeExtractionReports())
     write_stats = writes | "MergeWrites" >> beam.CombineGlobally(MergeWriteReports())
-    return extraction_stats | "WriteStats" >> beam.ParDo(
+    return extraction | "WriteStats" >> beam.ParDo(
         WriteRunStats(output_dir, config["dedup"]), beam.pvalue.AsSingleton(write_stats)
     )

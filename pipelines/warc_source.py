@@ -55,6 +55,7 @@ from typing import BinaryIO
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
 from webweave.filters.record_digest import ABSENT, MISMATCH, BlockDigester
+from webweave.filters.warc_record import WarcReadError, WarcRecord
 
 CHUNK = 65536
 MAX_HEADER_BYTES = 65536  # a WARC or HTTP header block larger than this is malformed
@@ -70,39 +71,6 @@ _SINGLE_HEADERS = frozenset(
     "warc-target-uri".split()
 )
 HISTORY_CAP = 64 * 1024 * 1024  # replay buffer for resync on non-seekable streams
-
-
-@dataclass(slots=True)
-class WarcRecord:
-    """One WARC record with its HTTP block split off (bodies raw, as stored)."""
-
-    source: str
-    offset: int
-    length: int
-    warc_type: str
-    target_uri: str | None
-    warc_date: str | None
-    record_id: str | None
-    warc_truncated: str | None
-    content_type: str | None
-    http_status: int | None
-    http_headers: list[tuple[str, str]] | None
-    body: bytes
-    warc_headers: dict[str, str]
-    # WARC-Block-Digest / WARC-Payload-Digest check: ok, mismatch, absent or unsupported
-    # (``webweave.filters.record_digest``); absent when the reader was asked not to hash.
-    block_digest: str = ABSENT
-    payload_digest: str = ABSENT
-
-
-@dataclass(slots=True)
-class WarcReadError:
-    """A stored span that could not be read as a record; the reader went on after it."""
-
-    source: str
-    offset: int | None
-    error_type: str
-    message: str
 
 
 class NotAWarcFile(ValueError):
