@@ -192,6 +192,11 @@ def _inputs(args: argparse.Namespace, config: dict) -> list[str | WarcInput]:
         return inputs
     cc = config["commoncrawl"]
     crawl = args.crawl or cc["default_crawl"]
+    if crawl == "latest":
+        crawl = commoncrawl.latest_crawl(
+            cc["collinfo_url"], cc["fallback_crawl"], cc["timeout_seconds"]
+        )
+        print(f"webweave run: latest crawl is {crawl}", file=sys.stderr)
     return list(
         commoncrawl.crawl_warc_inputs(crawl, args.warcs, cc["base_url"], cc["timeout_seconds"])
     )

@@ -8,6 +8,7 @@ then streamed from disk. Only the first N paths of ``warc.paths.gz`` are read, s
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import shutil
@@ -20,6 +21,22 @@ from webweave.pipelines.inputs import WarcInput, warc_name
 log = logging.getLogger(__name__)
 USER_AGENT = "webweave/0.1 (+https://github.com/webweave/webweave)"
 _CHUNK = 1 << 20
+
+
+def latest_crawl(collinfo_url: str, fallback: str, timeout: float) -> str:
+    """The newest crawl id in Common Crawl's crawl list, or ``fallback`` when unreadable.
+
+    ``collinfo.json`` lists crawls newest first (``[{"id": "CC-MAIN-…", …}, …]``). A run that
+    cannot reach it still starts, on a crawl known to exist, and says which.
+    """
+    request = urllib.request.Request(collinfo_url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            crawls = json.loads(response.read())
+        return next(c["id"] for c in crawls if str(c.get("id", "")).startswith("CC-MAIN-"))
+    except (OSError, ValueError, StopIteration, KeyError, TypeError) as error:
+        log.warning("cannot read %s (%s); using crawl %s", collinfo_url, error, fallback)
+        return fallback
 
 
 def crawl_warc_inputs(crawl: str, count: int, base_url: str, timeout: float) -> list[WarcInput]:

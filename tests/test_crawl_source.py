@@ -79,3 +79,25 @@ def test_crawl_reads_listing_and_first_n_warcs(crawl_server, tmp_path: Path):
     row = pq.read_table(next((out / "documents").glob("*.parquet"))).to_pylist()[0]
     # The crawl-relative path is the stable warc_filename, wherever the bytes came from.
     assert row["general_metadata"]["warc_filename"] == WARC_PATH
+
+
+def test_latest_crawl_comes_from_the_crawl_list(crawl_server):
+    from webweave.pipelines.commoncrawl import latest_crawl
+
+    CrawlHandler.files["collinfo.json"] = json.dumps(
+        [{"id": CRAWL, "name": "newest"}, {"id": "CC-MAIN-2098-50"}]
+    ).encode()
+    assert latest_crawl(f"{crawl_server}collinfo.json", "CC-MAIN-2024-51", 5) == CRAWL
+    # unreadable list: the known fallback, never a crash
+    assert latest_crawl(f"{crawl_server}missing.json", "CC-MAIN-2024-51", 5) == "CC-MAIN-2024-51"
+
+
+def test_run_with_no_input_uses_the_latest_crawl(crawl_server, tmp_path: Path):
+    CrawlHandler.files["collinfo.json"] = json.dumps([{"id": CRAWL}]).encode()
+    config = tmp_path / "cc.yaml"
+    config.write_text(f"commoncrawl:\n  collinfo_url: '{crawl_server}collinfo.json'\n")
+    out = tmp_path / "out"
+    argv = ["run", "--cc-base-url", crawl_server, "--output", str(out), "--config", str(config)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 0
+    assert f"/{WARC_PATH}" in CrawlHandler.requests
+    assert json.loads((out / "stats.json").read_text())["inputs"] == 1
