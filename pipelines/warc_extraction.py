@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -230,11 +230,10 @@ class ProcessWarcInput(beam.DoFn):
 
 @dataclass
 class _Tally:
-    images: Counter = None  # placed / dropped.<reason> image positions of extracted documents
-    paragraphs: Counter = None  # paragraphs removed by reason, in kept documents
-
-    def __post_init__(self) -> None:
-        self.images, self.paragraphs = Counter(), Counter()
+    # placed / dropped.<reason> image positions of extracted documents
+    images: Counter = field(default_factory=Counter)
+    # paragraphs the text filters removed from kept documents, by reason
+    paragraphs: Counter = field(default_factory=Counter)
 
 
 def _add_extracted(
