@@ -280,19 +280,19 @@ def char_ngram_hashes(text: str, n: int) -> np.ndarray:
     codes += np.uint64(1)
     blocks = {1: codes}  # blocks[w][i]: hash of text[i : i + w], for w a power of two
     width = 1
-    with np.errstate(over="ignore"):
-        while width * 2 <= n:
-            half = blocks[width]
-            blocks[width * 2] = half[:-width] * _powers(width) + half[width:]
-            width *= 2
-        result, done = None, 0
-        for width in sorted(blocks, reverse=True):
-            if n - done >= width:
-                if result is None:
-                    result = blocks[width]
-                else:
-                    result = result[: len(result) - width] * _powers(width) + blocks[width][done:]
-                done += width
+    # Array arithmetic wraps mod 2**64 without an overflow warning (only scalars warn).
+    while width * 2 <= n:
+        half = blocks[width]
+        blocks[width * 2] = half[:-width] * _powers(width) + half[width:]
+        width *= 2
+    result, done = None, 0
+    for width in sorted(blocks, reverse=True):
+        if n - done >= width:
+            if result is None:
+                result = blocks[width]
+            else:
+                result = result[: len(result) - width] * _powers(width) + blocks[width][done:]
+            done += width
     return result
 
 
@@ -321,23 +321,21 @@ def span_character_repetition(
     if bits == 0:
         keys = hashes[int(starts[0]) : int(starts[0]) + total]
     else:
-        offsets = np.cumsum(totals) - totals
-        keys = hashes[np.arange(total) + np.repeat(starts - offsets, totals)]
-        with np.errstate(over="ignore"):
-            keys *= _SPREAD
-        keys >>= np.uint64(bits)
-        keys <<= np.uint64(bits)
-        keys |= np.repeat(np.arange(count, dtype=np.uint64), totals)
+        offsets = totals.cumsum() - totals
+        keys = hashes[np.arange(total) + (starts - offsets).repeat(totals)]
+        keys *= _SPREAD  # array arithmetic wraps mod 2**64 without a warning
+        keys &= np.uint64(((1 << 64) - 1) ^ ((1 << bits) - 1))  # clear the low ``bits``
+        keys |= np.arange(count, dtype=np.uint64).repeat(totals)
     keys.sort()
     # Repeated n-grams are few: work on the sorted positions equal to their predecessor.
-    dup = np.flatnonzero(keys[1:] == keys[:-1])
+    dup = (keys[1:] == keys[:-1]).nonzero()[0]
     if len(dup) == 0:
         return ratios
     new_run = np.ones(len(dup), dtype=bool)
     np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
-    run_of_dup = np.cumsum(new_run) - 1
+    run_of_dup = new_run.cumsum() - 1
     rep_counts = np.bincount(run_of_dup) + 1
-    first_dup = np.flatnonzero(new_run)
+    first_dup = new_run.nonzero()[0]
     rep_span = (keys[dup[first_dup]] & np.uint64((1 << bits) - 1)).astype(np.int64)
     rep_total = np.bincount(rep_span, weights=rep_counts, minlength=count).astype(np.int64)
     rep_runs = np.bincount(rep_span, minlength=count)
@@ -345,7 +343,7 @@ def span_character_repetition(
     # Rank each repeated run within its span by descending count; sum the top k counts.
     order = np.argsort(rep_span * (int(rep_counts.max()) + 1) - rep_counts, kind="stable")
     rep_span, rep_counts = rep_span[order], rep_counts[order]
-    rank = np.arange(len(rep_span)) - np.searchsorted(rep_span, rep_span)
+    rank = np.arange(len(rep_span)) - rep_span.searchsorted(rep_span)
     chosen = rank < top_k[rep_span]
     sums = np.bincount(rep_span[chosen], weights=rep_counts[chosen], minlength=count)
     np.divide(sums.astype(np.int64), totals, out=ratios, where=totals > 0)
@@ -374,13 +372,13 @@ def text_character_repetition(text: str, n: int) -> float:
 
 def dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
     """(rank of each value among the distinct values, number of distinct values)."""
-    order = np.argsort(values)
+    order = values.argsort()
     ordered = values[order]
     new = np.empty(len(values), dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     ranks = np.empty(len(values), dtype=np.int64)
-    ranks[order] = np.cumsum(new) - 1
+    ranks[order] = new.cumsum() - 1
     return ranks, int(new.sum())
 
 
@@ -432,12 +430,15 @@ def piece_word_repetition(
 class _Level:
     """Word n-grams of one n: which starts hold a repeated n-gram, and the top count."""
 
-    __slots__ = ("repeated", "starts", "keys", "bound", "best", "best_chars")
+    __slots__ = ("repeated", "starts", "keys", "bound", "best", "best_chars", "any_repeated",
+                 "runs")  # fmt: skip
 
     def __init__(self, total: int):
         self.repeated = np.zeros(max(total, 0), dtype=bool)  # per start: n-gram occurs > once
         self.starts = self.keys = np.zeros(0, dtype=np.int64)  # candidates and their codes
         self.bound, self.best, self.best_chars = 1, int(total > 0), 0
+        self.any_repeated = False
+        self.runs: tuple | None = None  # (order, dup, n) until ``best`` is computed
 
 
 class NgramCounts:
@@ -466,10 +467,13 @@ class NgramCounts:
                 starts = np.arange(total)
                 keys = ids[:total] if n == 1 else ids[:total] * space + ids[1:]
                 bound = space**n
+            elif not self.level(n - 1).any_repeated:  # no repeated (n-1)-gram: none of n
+                self._levels[n] = level
+                return level
             else:
                 previous = self.level(n - 1)
                 starts = (previous.repeated[:-1] & previous.repeated[1:]).nonzero()[0]
-                position = np.searchsorted(previous.starts, starts)  # starts ⊂ previous.starts
+                position = previous.starts.searchsorted(starts)  # starts ⊂ previous.starts
                 keys, bound = previous.keys[position], previous.bound
                 if bound * space >= 2**63:
                     keys, distinct = dense_rank(keys)
@@ -493,6 +497,15 @@ class NgramCounts:
         in_run[1:] = same
         in_run[:-1] |= same
         level.repeated[level.starts[order[in_run]]] = True
+        level.any_repeated = True
+        level.runs = (order, dup, n)  # the top count only when asked (``_best``)
+
+    def _best(self, level: _Level) -> _Level:
+        """Set ``level.best`` / ``best_chars`` from the runs ``_count`` left (once)."""
+        if level.runs is None:
+            return level
+        order, dup, n = level.runs
+        level.runs = None
         new_run = np.ones(len(dup), dtype=bool)
         np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
         counts = np.bincount(new_run.cumsum() - 1) + 1
@@ -504,6 +517,7 @@ class NgramCounts:
             self.lengths.cumsum(out=self._cumulative[1:])
         chars = self._cumulative[best_starts + n] - self._cumulative[best_starts]
         level.best_chars = int(chars.max())
+        return level
 
     def repetition_ratio(self, n: int) -> float:
         """``word_repetition_ratio``: occurrences of repeated n-grams / all n-grams."""
@@ -516,7 +530,7 @@ class NgramCounts:
         """Gopher top n-gram character fraction (``top_ngram_char_fraction``)."""
         if word_chars == 0 or len(self.ids) < n:
             return 0.0
-        level = self.level(n)
+        level = self._best(self.level(n))
         return 0.0 if level.best < 2 else level.best * level.best_chars / word_chars
 
     def duplicate_ngram_char_fractions(self, word_chars: int) -> dict[int, float]:
@@ -541,7 +555,12 @@ class NgramCounts:
 
 def gopher_text_scores(text: str) -> dict[str, float]:
     """The four Gopher duplicate line / paragraph scores of one text."""
-    paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
+    stripped = text.strip()
+    # Without a run of three newlines every separator is exactly "\n\n": str.split is equal.
+    if "\n\n\n" in stripped:
+        paragraphs = _PARAGRAPH_SPLIT.split(stripped)
+    else:
+        paragraphs = stripped.split("\n\n")
     para_frac, para_char_frac = duplicate_fractions(paragraphs, len(text))
     # Lines: the non-empty parts of ``text.split("\n")`` (= of ``_LINE_SPLIT``), without a copy.
     lines = text.split("\n")

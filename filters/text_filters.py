@@ -443,7 +443,12 @@ def piece_scores(
         tokens.tolist(),
         list_ratio(lists.common_words),
     )
-    return [dict(zip(_SCORE_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+    return [
+        {"number_words": a, "character_repetition_ratio": b, "word_repetition_ratio": c,
+         "special_character_ratio": d, "stopword_ratio": e, "flagged_word_ratio": f,
+         "punctuation_ratio": g, "punctuation_tokens": h, "common_word_ratio": i}
+        for a, b, c, d, e, f, g, h, i in zip(*columns, strict=True)
+    ]  # fmt: skip
 
 
 @lru_cache(maxsize=64)

@@ -233,9 +233,9 @@ def span_hashes(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     codes = _codes(text)
     powers, inverses = _power_tables(len(codes) + 1)
     prefix = np.zeros(len(codes) + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.cumsum(codes * powers[: len(codes)], out=prefix[1:])
-        return (prefix[ends] - prefix[starts]) * inverses[starts]
+    # Array arithmetic wraps mod 2**64 without an overflow warning (only scalars warn).
+    (codes * powers[: len(codes)]).cumsum(out=prefix[1:])
+    return (prefix[ends] - prefix[starts]) * inverses[starts]
 
 
 _LIST_HASHES: dict[int, tuple[frozenset[str], np.ndarray]] = {}
@@ -256,13 +256,13 @@ def word_list_hashes(words: frozenset[str]) -> np.ndarray:
 
 def dense_ids(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(id of each hash: its rank among the distinct hashes; the distinct hashes, sorted)."""
-    order = np.argsort(hashes)
+    order = hashes.argsort()
     ordered = hashes[order]
     new = np.empty(len(hashes), dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     ids = np.empty(len(hashes), dtype=np.int64)
-    ids[order] = np.cumsum(new) - 1
+    ids[order] = new.cumsum() - 1
     return ids, ordered[new]
 
 
@@ -286,7 +286,7 @@ class Pieces:
         self.text = text = "\n\n".join(pieces) if text is None else text
         count = len(pieces)
         self.lengths = np.fromiter(map(len, pieces), np.int64, count)
-        self.ends = np.cumsum(self.lengths + 2) - 2
+        self.ends = (self.lengths + 2).cumsum() - 2
         self.starts = self.ends - self.lengths
         classes = char_classes(text)
         self.special = self._per_piece(classes & SPECIAL)
@@ -301,7 +301,7 @@ class Pieces:
                 classes = char_classes(lowered)  # lower-casing can change a class ("Г" → "г")
             self._source = lowered
             starts, ends = self._word_spans(classes)
-            self.word_piece = np.searchsorted(self.ends, starts, side="right")
+            self.word_piece = self.ends.searchsorted(starts, side="right")
         else:  # lower-casing changed a length ("İ" → "i̇"): words piece by piece
             starts, ends = self._words_per_piece()
         self._word_starts, self._word_ends = starts, ends
@@ -315,7 +315,7 @@ class Pieces:
     def _per_piece(self, mask: np.ndarray) -> np.ndarray:
         """How many non-zero entries of a per-character mask fall in each piece."""
         cumulative = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.cumsum(mask.astype(bool), out=cumulative[1:])
+        mask.astype(bool).cumsum(out=cumulative[1:])
         return cumulative[self.ends] - cumulative[self.starts]
 
     @staticmethod
@@ -323,16 +323,16 @@ class Pieces:
         """Words = runs of non-space characters cut to their first..last non-special one."""
         space = np.ones(len(classes) + 2, dtype=bool)  # padded: a space before and after
         np.not_equal(classes & SPACE, 0, out=space[1:-1])
-        edges = np.flatnonzero(space[1:] != space[:-1])
+        edges = (space[1:] != space[:-1]).nonzero()[0]
         first, last = edges[0::2], edges[1::2]  # token spans; ``last`` is exclusive
         keep = (classes & (SPACE | SPECIAL)) == 0
-        cut_start = np.flatnonzero(~keep[first])
-        cut_end = np.flatnonzero(~keep[last - 1])
+        cut_start = (~keep[first]).nonzero()[0]
+        cut_end = (~keep[last - 1]).nonzero()[0]
         if len(cut_start) or len(cut_end):  # only tokens with special characters at an end
-            kept = np.flatnonzero(keep)
+            kept = keep.nonzero()[0]
             beyond = np.append(kept, len(classes))
-            first[cut_start] = beyond[np.searchsorted(kept, first[cut_start])]
-            before = np.searchsorted(kept, last[cut_end]) - 1
+            first[cut_start] = beyond[kept.searchsorted(first[cut_start])]
+            before = kept.searchsorted(last[cut_end]) - 1
             last[cut_end] = np.where(before >= 0, beyond[np.maximum(before, 0)] + 1, 0)
             nonempty = first < last
             first, last = first[nonempty], last[nonempty]
@@ -361,7 +361,7 @@ class Pieces:
             return cached[1]
         listed, distinct = word_list_hashes(words), self._distinct_hashes
         if len(listed):  # look up each distinct word once, in sorted order
-            found = listed[np.minimum(np.searchsorted(listed, distinct), len(listed) - 1)]
+            found = listed[np.minimum(listed.searchsorted(distinct), len(listed) - 1)]
             member = (found == distinct)[self.ids]
         else:
             member = np.zeros(len(self.ids), dtype=bool)
