@@ -390,19 +390,6 @@ def score_paragraph_batch(
     return pairs, pieces
 
 
-_SCORE_KEYS = (
-    "number_words",
-    "character_repetition_ratio",
-    "word_repetition_ratio",
-    "special_character_ratio",
-    "stopword_ratio",
-    "flagged_word_ratio",
-    "punctuation_ratio",
-    "punctuation_tokens",
-    "common_word_ratio",
-)
-
-
 def _ratios(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
     """numerator / denominator per piece (int / int, correctly rounded), 0.0 where it is 0."""
     out = np.zeros(len(numerators), dtype=np.float64)
