@@ -32,6 +32,7 @@ from webweave.pipelines.parquet_shards import (
     write_table_atomically,
 )
 from webweave.pipelines.run_job import curate_and_report
+from webweave.pipelines.warc_extraction import step_config_digest
 from webweave.schemas import extracted as extracted_schema
 
 REFILTERABLE = ("text_filters", "dedup")
@@ -130,7 +131,9 @@ class RefilterInput(beam.DoFn):
             path = join(self.output_dir, EXTRACTED, shard)
             write_table_atomically(out, path, self.new["run"]["parquet_compression"])
         _copy_dead_letter(self.run_dir, self.output_dir, report)
-        yield _new_report(report, tally, self.refilter.enabled)
+        refiltered = _new_report(report, tally, self.refilter.enabled)
+        refiltered["config_digest"] = step_config_digest(self.new)  # as a full run would
+        yield refiltered
 
     def _refilter(self, row: dict, tally: dict) -> dict:
         out, removed = self.refilter(row)

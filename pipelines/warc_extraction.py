@@ -14,6 +14,8 @@ shard buffer, whatever the size of the WARC. When the input is done, an atomic m
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
 import time
@@ -102,6 +104,17 @@ class _Failure:
     message: str
 
 
+# Config sections the streaming step's output depends on (dedup runs after it, every time).
+STEP_SECTIONS = ("warc", "selection", "extraction", "text_filters", "run")
+
+
+def step_config_digest(config: dict) -> str:
+    """A fingerprint of what shapes ``extracted/``: a manifest made under another is stale."""
+    relevant = {section: config[section] for section in STEP_SECTIONS}
+    text = json.dumps(relevant, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def build_stages(config: dict) -> list:
     """The per-record stage chain after reading, from the config (text filters optional)."""
     stages = [
@@ -139,12 +152,19 @@ class ProcessWarcInput(beam.DoFn):
 
     def process(self, warc_input: WarcInput) -> Iterator[dict]:
         manifest = join(self.output_dir, MANIFESTS, f"{warc_input.shard_prefix}.json")
+        digest = step_config_digest(self.config)
         if FileSystems.exists(manifest):
-            Metrics.counter("run", "inputs_skipped_done").inc()
-            yield read_json(manifest)
-            return
+            report = read_json(manifest)
+            if report.get("config_digest") == digest:
+                Metrics.counter("run", "inputs_skipped_done").inc()
+                yield report
+                return
+            # Finished under another configuration: its shards are not what this run would
+            # write, so the input is processed again (its old shards are replaced).
+            Metrics.counter("run", "inputs_redone_config_changed").inc()
         with _local_copy(warc_input, self.config["commoncrawl"]) as location:
             report = self._process(warc_input, location)
+        report["config_digest"] = digest
         write_json_atomically(manifest, report)
         _publish_counters(report)
         yield report

@@ -107,3 +107,22 @@ def test_url_dedup_keeps_one_capture_of_each_page(tmp_path):
     for path in sorted((output / "documents").glob("*.parquet")):
         urls += [m["url"] for m in pq.read_table(path).column("general_metadata").to_pylist()]
     assert len(urls) == len(set(urls)) == result["documents_written"]
+
+
+def test_rerun_with_another_config_into_the_same_folder_redoes_the_inputs(runs, tmp_path):
+    """Manifests made under other thresholds are stale: the inputs are processed again."""
+    reused = tmp_path / "reused"
+    shutil.copytree(runs["old"], reused)
+    config = tmp_path / "new.yaml"
+    config.write_text(NEW_CONFIG)
+    run(reused, "--config", str(config))
+    assert document_ids(reused) == document_ids(runs["new"])
+    assert stats(reused) == stats(runs["new"])
+
+
+def test_refiltered_manifests_match_a_full_run(runs):
+    def digests(folder: Path) -> set[str]:
+        return {json.loads(p.read_text())["config_digest"] for p in folder.glob("_manifest/*")}
+
+    assert digests(runs["refiltered"]) == digests(runs["new"])
+    assert digests(runs["new"]) != digests(runs["old"])
