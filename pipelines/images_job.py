@@ -75,7 +75,7 @@ from webweave.pipelines.img2dataset_fetch import (
 from webweave.pipelines.inputs import expand_pattern
 from webweave.pipelines.parquet_shards import (
     ShardWriter,
-    delete_shards,
+    fresh_shard_writer,
     join,
     write_json_atomically,
 )
@@ -325,8 +325,7 @@ class ProcessImageBatch(beam.DoFn):
         writers = {}
         for key, (folder, schema, rows) in folders.items():
             path = join(self.output_dir, folder)
-            delete_shards(path, prefix)
-            writers[key] = ShardWriter(
+            writers[key] = fresh_shard_writer(
                 path,
                 prefix,
                 schema,
@@ -516,8 +515,7 @@ class WriteDocumentFile(beam.DoFn):
             ("pairs", PAIRS, pairs.SCHEMA),
         ):
             target = join(self.output_dir, folder)
-            delete_shards(target, prefix)
-            writers[key] = ShardWriter(
+            writers[key] = fresh_shard_writer(
                 target,
                 prefix,
                 schema,

@@ -111,3 +111,15 @@ class ShardWriter:
     def close(self) -> list[str]:
         self.flush()
         return self.paths
+
+
+def fresh_shard_writer(
+    folder: str, prefix: str, schema: pa.Schema, *, shard_rows: int, compression: str
+) -> ShardWriter:
+    """A writer for ``prefix`` after deleting that prefix's leftovers of an earlier attempt.
+
+    Every per-input writer starts this way: shard names are deterministic, so a re-run must
+    never leave a stale higher-numbered shard of the previous attempt behind.
+    """
+    delete_shards(folder, prefix)
+    return ShardWriter(folder, prefix, schema, shard_rows=shard_rows, compression=compression)

@@ -39,7 +39,7 @@ from webweave.pipelines.inputs import WarcInput, is_url
 from webweave.pipelines.layout import DEAD_LETTER, EXTRACTED, MANIFESTS, PROGRESS
 from webweave.pipelines.parquet_shards import (
     ShardWriter,
-    delete_shards,
+    fresh_shard_writer,
     join,
     read_json,
     write_json_atomically,
@@ -172,25 +172,16 @@ class ProcessWarcInput(beam.DoFn):
     def _process(self, warc_input: WarcInput, location: str) -> dict:
         started = time.monotonic()
         prefix = warc_input.shard_prefix
-        extracted_dir = join(self.output_dir, EXTRACTED)
-        dead_dir = join(self.output_dir, DEAD_LETTER)
-        for folder in (extracted_dir, dead_dir):
-            delete_shards(folder, prefix)  # leftovers of an interrupted attempt
         run = self.config["run"]
-        extracted = ShardWriter(
-            extracted_dir,
-            prefix,
-            extracted_schema.SCHEMA,
-            shard_rows=run["shard_rows"],
-            compression=run["parquet_compression"],
-        )
-        dead = ShardWriter(
-            dead_dir,
-            prefix,
-            dead_letter_schema.SCHEMA,
-            shard_rows=run["shard_rows"],
-            compression=run["parquet_compression"],
-        )
+        rows, compression = run["shard_rows"], run["parquet_compression"]
+        extracted = fresh_shard_writer(
+            join(self.output_dir, EXTRACTED), prefix, extracted_schema.SCHEMA,
+            shard_rows=rows, compression=compression,
+        )  # fmt: skip
+        dead = fresh_shard_writer(
+            join(self.output_dir, DEAD_LETTER), prefix, dead_letter_schema.SCHEMA,
+            shard_rows=rows, compression=compression,
+        )  # fmt: skip
         funnel = Funnel()
         read = funnel.stage(READ_STAGE)
         chain = StageChain(self.stages, funnel)

@@ -180,13 +180,7 @@ class _RawReader:
             del self._history[-len(data) :]
 
     def skip(self, size: int) -> int:
-        skipped = 0
-        while skipped < size:
-            got = len(self.read(min(CHUNK, size - skipped)))
-            if not got:
-                break
-            skipped += got
-        return skipped
+        return _skip(self, size)
 
     def find_from(self, pattern: re.Pattern[bytes], start: int) -> int | None:
         """Move to the next match of ``pattern`` at or after ``start``; its position or None."""
@@ -256,13 +250,7 @@ class _MemberReader:
             self._pump(len(self._out) + 1)
 
     def skip(self, size: int) -> int:
-        skipped = 0
-        while skipped < size:
-            got = len(self.read(min(CHUNK, size - skipped)))
-            if not got:
-                break
-            skipped += got
-        return skipped
+        return _skip(self, size)
 
     def at_end(self) -> bool:
         """True when only whitespace remains in the member (consumes that whitespace)."""
@@ -285,6 +273,17 @@ class _MemberReader:
 
 
 # ----------------------------------------------------------------------------- record parsing
+
+
+def _skip(reader: _RawReader | _MemberReader, size: int) -> int:
+    """Read and discard up to ``size`` bytes in chunks (a too-large record is never held)."""
+    skipped = 0
+    while skipped < size:
+        got = len(reader.read(min(CHUNK, size - skipped)))
+        if not got:
+            break
+        skipped += got
+    return skipped
 
 
 def _read_warc_headers(reader: _RawReader | _MemberReader) -> dict[str, str]:
