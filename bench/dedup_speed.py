@@ -3,11 +3,13 @@
 1. Signatures per second on one core on real extracted documents (scrapinghub article bodies
    and CCNet documents from ``../shared/fixtures``, replicated), ours next to datasketch's
    default ``MinHash.update_batch`` path (SHA-1 per shingle) in the same run, same shingles.
-2. A local FnApiRunner run of ``Deduplicate`` (all steps) on 1x and 4x keys built from the
-   same texts, each in a fresh process: shuffle bytes per document per step (elements encoded
-   with Beam's FastPrimitivesCoder as they enter each shuffle) and the process's peak RSS.
+2. A local FnApiRunner run of ``Deduplicate`` (all steps, wired as the job wires them) on 1x
+   and 4x keys built from the same texts, each in a fresh process: shuffle bytes per document
+   per step (elements encoded with Beam's FastPrimitivesCoder as they enter each shuffle) and
+   the process's peak RSS, with Beam's in-memory shuffle and with the disk grouping that local
+   runs use (pipelines/grouping.py).
 
-    .venv/bin/python bench/dedup_speed.py            # signatures on 3,000 docs, runs at 1x/4x
+    .venv/bin/python bench/dedup_speed.py            # 3,000 signatures; dedup 20k vs 80k docs
     .venv/bin/python bench/dedup_speed.py --quick    # smaller
 """
 
@@ -136,35 +138,55 @@ def block_words(base, vocabulary, block: int, slot: int) -> list[str]:
     return words
 
 
-def run_dedup(count: int) -> dict:
-    """One FnApiRunner run of all dedup steps; counters and peak RSS as a dict."""
+def write_keys(count: int, path: Path) -> None:
+    """Keys go through a file, not beam.Create (which embeds every element in the pipeline),
+    and are built outside the measured process, so its peak RSS is the dedup run's alone."""
+    with path.open("w") as out:
+        for key in build_keys(count):
+            out.write(base64.b64encode(pickle.dumps(tuple(key))).decode() + "\n")
+
+
+def run_dedup(keys_path: str, mode: str) -> dict:
+    """One FnApiRunner run of all dedup steps as the job wires them; counters and peak RSS."""
     import apache_beam as beam
 
-    from webweave.pipelines.dedup import DedupConfig
+    from webweave.pipelines.dedup import ActionsByShard, DedupConfig, Deduplicate
+    from webweave.pipelines.grouping import BEAM_SHUFFLE, Grouping
 
-    # Keys go through a file, not beam.Create (which embeds every element in the pipeline).
-    with tempfile.TemporaryDirectory() as folder:
-        keys_path = Path(folder) / "keys.txt"
-        with keys_path.open("w") as out:
-            for key in build_keys(count):
-                out.write(base64.b64encode(pickle.dumps(tuple(key))).decode() + "\n")
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        config = DedupConfig(measure_shuffle_bytes=True, max_removed_fraction=None)
+    rss_before = peak_rss_mb()
+    config = DedupConfig(measure_shuffle_bytes=True, max_removed_fraction=None)
+    with tempfile.TemporaryDirectory() as spill:
+        grouping = Grouping(spill_dir=spill) if mode == "disk" else BEAM_SHUFFLE
         start = time.perf_counter()
         pipeline = beam.Pipeline(runner="FnApiRunner")
-        outcome = _run(pipeline, str(keys_path), config)
+        keys = pipeline | beam.io.ReadFromText(keys_path) | beam.Map(_decode_key)
+        result = keys | Deduplicate(config, grouping, combined=False)
+        by_shard = result["actions"] | ActionsByShard(grouping)
+        _ = by_shard | "CountShards" >> beam.combiners.Count.Globally()
+        outcome = pipeline.run()
+        outcome.wait_until_finish()
+        seconds = time.perf_counter() - start
     counters = {
         c.key.metric.name: c.committed
         for c in outcome.metrics().query()["counters"]
         if c.key.metric.namespace == "dedup"
     }
     return {
-        "documents": count,
-        "seconds": time.perf_counter() - start,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_after_keys_mb": rss_before / 1024,
+        "documents": sum(1 for _ in open(keys_path)),
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before,
         "counters": counters,
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss it is not inherited across fork+exec
+    from the benchmark's parent, which holds the keys it built)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _decode_key(line: str):
@@ -173,66 +195,64 @@ def _decode_key(line: str):
     return DedupKey(*pickle.loads(base64.b64decode(line)))
 
 
-def _run(pipeline, keys_path: str, config):
-    import apache_beam as beam
-
-    from webweave.pipelines.dedup import Deduplicate
-
-    keys = pipeline | beam.io.ReadFromText(keys_path) | beam.Map(_decode_key)
-    result = keys | Deduplicate(config)
-    _ = result["survivors"] | "CountSurvivors" >> beam.combiners.Count.Globally()
-    outcome = pipeline.run()
-    outcome.wait_until_finish()
-    return outcome
-
-
 def bench_shuffles(base_count: int) -> None:
-    runs = []
-    for factor in (1, 4):
-        child = subprocess.run(
-            [sys.executable, __file__, "--dedup-run", str(base_count * factor)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    runs = {"beam": [], "disk": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for factor in (1, 4):
+            keys_path = Path(folder) / f"keys-{factor}.txt"
+            write_keys(base_count * factor, keys_path)
+            for mode in runs:
+                child = subprocess.run(
+                    [sys.executable, __file__, "--dedup-run", str(keys_path), "--mode", mode],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                runs[mode].append(json.loads(child.stdout.strip().splitlines()[-1]))
     print("\nlocal FnApiRunner run of Deduplicate (all steps), fresh process per size:")
+    shown = runs["disk"]
     prefix = "shuffle_bytes."
-    steps = sorted({name[len(prefix) :] for run in runs for name in run["counters"]
+    steps = sorted({name[len(prefix) :] for run in shown for name in run["counters"]
                     if name.startswith(prefix)})  # fmt: skip
     header = f"  {'shuffle bytes per document':42}" + "".join(
-        f"{run['documents']:>12,} docs" for run in runs
+        f"{run['documents']:>12,} docs" for run in shown
     )
     print(header)
     totals = defaultdict(float)
     for step in steps:
         cells = []
-        for run in runs:
+        for run in shown:
             per_doc = run["counters"].get(f"shuffle_bytes.{step}", 0) / run["documents"]
             totals[run["documents"]] += per_doc
             cells.append(f"{per_doc:17.1f}")
         print(f"  {step:42}" + "".join(cells))
-    print(f"  {'total':42}" + "".join(f"{totals[run['documents']]:17.1f}" for run in runs))
+    print(f"  {'total':42}" + "".join(f"{totals[run['documents']]:17.1f}" for run in shown))
     removals = ("url_duplicate", "near_duplicate", "image_set_duplicate", "image_urls_flagged")
-    for run in runs:
-        found = {name: run["counters"].get(name, 0) for name in removals}
-        print(
-            f"  {run['documents']:>7,} docs: {run['seconds']:.1f} s, peak RSS "
-            f"{run['peak_rss_mb']:.0f} MB (after building keys {run['rss_after_keys_mb']:.0f} MB);"
-            f" {found}"
-        )
+    print("  peak RSS of the run's process (the FnApiRunner and its in-process worker):")
+    labels = {"beam": "Beam's in-memory shuffle", "disk": "disk shuffle (local default)"}
+    for mode, label in labels.items():
+        for run in runs[mode]:
+            found = {name: run["counters"].get(name, 0) for name in removals}
+            print(
+                f"  {label:29} {run['documents']:>7,} docs: {run['seconds']:5.1f} s, peak RSS "
+                f"{run['peak_rss_mb']:4.0f} MB (at start {run['rss_before_mb']:.0f}); {found}"
+            )
+        small, large = runs[mode]
+        growth = (large["peak_rss_mb"] - small["peak_rss_mb"]) / small["peak_rss_mb"]
+        print(f"  {label:29} peak growth for 4x documents: {growth:+.0%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dedup-run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--dedup-run", help=argparse.SUPPRESS)  # a keys file
+    parser.add_argument("--mode", default="disk", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dedup_run:
-        print(json.dumps(run_dedup(args.dedup_run)))
+        print(json.dumps(run_dedup(args.dedup_run, args.mode)))
         return
     bench_signatures(1_000 if args.quick else 3_000)
-    bench_shuffles(500 if args.quick else 2_000)
+    bench_shuffles(2_000 if args.quick else 20_000)
 
 
 if __name__ == "__main__":

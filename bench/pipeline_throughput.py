@@ -4,7 +4,8 @@ Prints HTML documents per second per core for three configurations in the same r
 only; + text filters, whose ratio to extraction-only is issue #3's criterion; + dedup, the
 default), next to a baseline (bare warcio iteration over the same bytes: the floor any WARC
 pipeline pays), then peak memory of one WARC at 125 MB and 500 MB (worker and runner
-processes apart: FnApiRunner holds shuffled dedup keys in the runner process).
+processes apart) for extraction only, the default (local runs group on disk, grouping.py), and
+the default with Beam's in-memory shuffle (FnApiRunner would hold every shuffle in the runner).
 
     .venv/bin/python bench/pipeline_throughput.py            # 2 x 250 MB, then 125 vs 500 MB
     .venv/bin/python bench/pipeline_throughput.py --quick    # smaller inputs
@@ -119,6 +120,9 @@ CONFIGS = {
     "+ text filters": TEXT_FILTERS,
     "+ dedup (default)": FULL,
 }
+# The same, grouping with Beam's in-memory shuffle instead of the local disk grouping: the
+# memory baseline (FnApiRunner holds every shuffle in the runner process).
+FULL_BEAM_SHUFFLE = FULL + "shuffle: {mode: beam}\n"
 
 
 def run_pipeline(inputs: list[Path], output: Path, workers: int, config: str = FULL) -> dict:
@@ -204,9 +208,14 @@ def main() -> None:
         small_path, large_path = tmp / "one-1x.warc.gz", tmp / "one-large.warc.gz"
         assemble(small_path, unit)
         size = assemble(large_path, large)
-        for label in ("extraction only", "+ dedup (default)"):
-            small = run_pipeline([small_path], tmp / "out-small", 1, CONFIGS[label])
-            big = run_pipeline([large_path], tmp / "out-large", 1, CONFIGS[label])
+        memory_configs = {
+            "extraction only": EXTRACTION_ONLY,
+            "+ dedup (default)": FULL,
+            "+ dedup, Beam shuffle": FULL_BEAM_SHUFFLE,
+        }
+        for label, config in memory_configs.items():
+            small = run_pipeline([small_path], tmp / "out-small", 1, config)
+            big = run_pipeline([large_path], tmp / "out-large", 1, config)
             for name, result, mb in (("1x", small, unit), (f"{size / unit:.1f}x", big, size)):
                 print(
                     f"memory    {label:<18} 1 WARC {mb / 2**20:4.0f} MB ({name}): peak MB worker "
@@ -214,7 +223,11 @@ def main() -> None:
                     f"({result['html']:,} HTML docs)"
                 )
             growth = big["peak_worker_mb"] / max(small["peak_worker_mb"], 1)
-            print(f"          worker peak growth for {size / unit:.1f}x input: {growth:.2f}x")
+            runner = big["peak_runner_mb"] / max(small["peak_runner_mb"], 1)
+            print(
+                f"          peak growth for {size / unit:.1f}x input: worker {growth:.2f}x, "
+                f"runner {runner:.2f}x"
+            )
     sys.stdout.flush()
 
 

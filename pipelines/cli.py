@@ -9,10 +9,12 @@ download the Prism runner binary).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -20,6 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
 from webweave.pipelines import commoncrawl
 from webweave.pipelines.config import ConfigError, load_config
+from webweave.pipelines.grouping import remove_spill_root
 from webweave.pipelines.inputs import WarcInput, expand_pattern, is_url
 from webweave.pipelines.obelics_export import export_obelics
 from webweave.pipelines.parquet_shards import join
@@ -164,7 +167,7 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         file=sys.stderr,
     )
     total = len(inputs) if local_inputs else None
-    with RunProgress(output, total):
+    with RunProgress(output, total), _spill_folder(output, config):
         pipeline = beam.Pipeline(options=options)
         build_run_pipeline(pipeline, inputs, output, config)
         result = pipeline.run()
@@ -214,6 +217,18 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     return PipelineOptions(args)
 
 
+@contextlib.contextmanager
+def _spill_folder(output: str, config: dict) -> Iterator[None]:
+    """Sorted runs of a local disk shuffle (grouping.py) never outlive the job: a killed
+    earlier run's are removed before, this run's after, whether it succeeds or fails."""
+    directory = config["shuffle"]["directory"]
+    remove_spill_root(output, directory)
+    try:
+        yield
+    finally:
+        remove_spill_root(output, directory)
+
+
 def _read_stats(output: str) -> dict:
     with FileSystems.open(join(output, STATS)) as handle:
         return json.loads(handle.read())
@@ -227,9 +242,10 @@ def _refilter(args: argparse.Namespace, beam_args: list[str]) -> int:
     old = read_run_config(run_dir)
     new = load_config(args.config)
     options = pipeline_options(beam_args)
-    pipeline = beam.Pipeline(options=options)
-    build_refilter_pipeline(pipeline, run_dir, output, old, new)
-    pipeline.run().wait_until_finish()
+    with _spill_folder(output, new):
+        pipeline = beam.Pipeline(options=options)
+        build_refilter_pipeline(pipeline, run_dir, output, old, new)
+        pipeline.run().wait_until_finish()
     stats = _read_stats(output)
     print(funnel_table(stats))
     return 0 if stats.get("funnel_closes") else 1

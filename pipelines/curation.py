@@ -32,6 +32,7 @@ from webweave.pipelines.dedup import (
     ShardActions,
     make_dedup_key,
 )
+from webweave.pipelines.grouping import Grouping, grouping_for
 from webweave.pipelines.layout import DEDUP_CLUSTERS, DOCUMENTS, EXTRACTED
 from webweave.pipelines.parquet_shards import join, write_table_atomically
 from webweave.pipelines.run_stats import DEDUP_STAGES
@@ -39,7 +40,6 @@ from webweave.schemas import documents as documents_schema
 from webweave.schemas import extracted as extracted_schema
 
 DEDUP_STEPS = tuple(step for step, _ in DEDUP_STAGES)
-CLUSTER_BUCKETS = 8  # dedup_clusters/ files; clusters are spread over them by id hash
 KEY_COLUMNS = ["id", "texts", "images", "general_metadata", "drop_reason"]
 
 CLUSTERS_SCHEMA = pa.schema(
@@ -133,34 +133,35 @@ def _apply(row: dict, actions: ShardActions, report: dict) -> str | None:
     return None
 
 
-class WriteClusters(beam.DoFn):
-    """(bucket, [(doc_id, cluster_id, size)]) → ``dedup_clusters/part-BBBBB.parquet``."""
+class WriteShardClusters(beam.DoFn):
+    """(shard, {"shard", "rows": [(doc_id, cluster_id, size)]}) → ``dedup_clusters/shard``:
+    the clustered documents of one extracted shard, so a file is bounded by a shard. A shard
+    without clustered documents has no file (a stale one of an earlier run is deleted)."""
 
     def __init__(self, output_dir: str, compression: str):
         self.output_dir = output_dir
         self.compression = compression
 
     def process(self, element) -> Iterator[str]:
-        bucket, members = element
-        rows = [{"doc_id": d, "cluster_id": c, "cluster_size": n} for d, c, n in sorted(members)]
-        path = join(self.output_dir, DEDUP_CLUSTERS, f"part-{bucket:05d}.parquet")
-        write_table_atomically(
-            pa.Table.from_pylist(rows, schema=CLUSTERS_SCHEMA), path, self.compression
-        )
-        yield path
-
-
-def _bucket(cluster_id: str) -> int:
-    import zlib
-
-    return zlib.crc32(cluster_id.encode()) % CLUSTER_BUCKETS
+        shard, grouped = element
+        rows = [
+            {"doc_id": d, "cluster_id": c, "cluster_size": n} for d, c, n in sorted(grouped["rows"])
+        ]
+        path = join(self.output_dir, DEDUP_CLUSTERS, shard)
+        if rows:
+            table = pa.Table.from_pylist(rows, schema=CLUSTERS_SCHEMA)
+            write_table_atomically(table, path, self.compression)
+            yield path
+        elif FileSystems.exists(path):
+            FileSystems.delete([path])
 
 
 def _cluster_rows(element) -> Iterator[tuple]:
+    """(cluster_id, {"members": [(doc_id, shard)], "size": [n]}) → (shard, row)."""
     cluster_id, grouped = element
     size = next(iter(grouped["size"]), 0)
-    for doc_id in grouped["members"]:
-        yield (_bucket(cluster_id), (doc_id, cluster_id, size))
+    for doc_id, shard in grouped["members"]:
+        yield (shard, (doc_id, cluster_id, size))
 
 
 def curate(reports, output_dir: str, config: dict):
@@ -174,29 +175,36 @@ def curate(reports, output_dir: str, config: dict):
         | "ShardNames" >> beam.FlatMap(lambda report: report["shards"])
         | "SpreadShards" >> beam.Reshuffle()
     )
+    grouping = grouping_for(shards.pipeline, output_dir, config["shuffle"])
+    markers = shards | "ShardMarkers" >> beam.Map(lambda s: (s, None))
     dedup_config = DedupConfig.from_dict(config["dedup"])
     if any(getattr(dedup_config, step) for step in DEDUP_STEPS):
         keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, config["dedup"]))
-        dedup = keys | "Deduplicate" >> Deduplicate(dedup_config)
-        by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard()
-        _write_clusters(dedup, output_dir, compression)
+        dedup = keys | "Deduplicate" >> Deduplicate(dedup_config, grouping, combined=False)
+        by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard(grouping)
+        cluster_rows = _cluster_rows_by_shard(dedup, grouping)
     else:  # every step off: no keys to compute, nothing to shuffle
         by_shard = shards.pipeline | "NoActions" >> beam.Create([])
+        cluster_rows = shards.pipeline | "NoClusters" >> beam.Create([])
+    _ = (
+        {"shard": markers, "rows": cluster_rows}
+        | "JoinClusterRows" >> grouping.co_group_by_key()
+        | "WriteShardClusters" >> beam.ParDo(WriteShardClusters(output_dir, compression))
+    )
     return (
-        {"shard": shards | "ShardMarkers" >> beam.Map(lambda s: (s, None)), "actions": by_shard}
-        | "JoinActions" >> beam.CoGroupByKey()
+        {"shard": markers, "actions": by_shard}
+        | "JoinActions" >> grouping.co_group_by_key()
         | "WriteFinalShard" >> beam.ParDo(WriteFinalShard(output_dir, compression))
     )
 
 
-def _write_clusters(dedup: dict, output_dir: str, compression: str) -> None:
+def _cluster_rows_by_shard(dedup: dict, grouping: Grouping):
+    """(shard, (doc_id, cluster_id, cluster_size)) for every clustered document."""
     members = dedup["cluster_members"] | "MembersByCluster" >> beam.Map(
-        lambda member: (member[1], member[0])
+        lambda member: (member.cluster_id, (member.doc_id, member.shard))
     )
-    _ = (
+    return (
         {"members": members, "size": dedup["cluster_sizes"]}
-        | "JoinClusterSizes" >> beam.CoGroupByKey()
+        | "JoinClusterSizes" >> grouping.co_group_by_key()
         | "ClusterRows" >> beam.FlatMap(_cluster_rows)
-        | "GroupClusterBuckets" >> beam.GroupByKey()
-        | "WriteClusters" >> beam.ParDo(WriteClusters(output_dir, compression))
     )

@@ -41,6 +41,7 @@ from webweave.filters.url_normalization import (
     normalize_url,
     registered_domain,
 )
+from webweave.pipelines.grouping import BEAM_SHUFFLE, Grouping
 
 METRICS_NAMESPACE = "dedup"
 DROP_DOCUMENT = "drop_document"
@@ -91,6 +92,7 @@ class ClusterMember(NamedTuple):
 
     doc_id: str
     cluster_id: str
+    shard: str  # the staged shard holding the document (dedup_clusters/ is written per shard)
 
 
 def capture_time_us(warc_date: str) -> int:
@@ -270,12 +272,10 @@ def _measured(pcoll, label: str, step: str, measure: bool):
 
 
 def _measure_join(pcolls: tuple, step: str) -> None:
-    """Count what enters a CoGroupByKey (a side branch: the join itself is unchanged)."""
-    _ = (
-        pcolls
-        | "JoinInputs" >> beam.Flatten()
-        | "MeasureJoin" >> beam.ParDo(_CountShuffleBytes(step))
-    )
+    """Count what enters a CoGroupByKey (side branches: the join itself is unchanged; no
+    Flatten, which Beam's local runner would hold in memory)."""
+    for index, pcoll in enumerate(pcolls):
+        _ = pcoll | f"MeasureJoin{index}" >> beam.ParDo(_CountShuffleBytes(step))
 
 
 def _count(name: str, value: int = 1) -> None:
@@ -313,11 +313,11 @@ class _KeepOnePerGroup(beam.DoFn):
             )
 
 
-def _group_and_keep_one(keyed, reason: str, measure: bool):
+def _group_and_keep_one(keyed, reason: str, measure: bool, grouping: Grouping):
     """GroupByKey on (group key, packed DedupKey) and keep one per group."""
     results = (
         _measured(keyed, "Group", reason, measure)
-        | "Group" >> beam.GroupByKey()
+        | "Group" >> grouping.group_by_key()
         | "KeepOne"
         >> beam.ParDo(_KeepOnePerGroup(reason)).with_outputs(_ACTIONS_TAG, main="survivors")
     )
@@ -359,12 +359,31 @@ def _check_fraction(step: str, sums: dict[str, int], max_fraction: float | None)
 
 
 def _guard(step: str, removed, total, max_fraction: float | None):
-    """Attach a removed-fraction guard; returns its (tiny) PCollection of check results."""
+    """Attach a removed-fraction guard; returns its (tiny) PCollection of check results.
+
+    Each side is counted before the Flatten, so only two numbers are flattened (Beam's local
+    runner holds a Flatten's inputs in memory)."""
     counts = (
-        removed | f"{step}RemovedOnes" >> beam.Map(lambda _: ("removed", 1)),
-        total | f"{step}TotalOnes" >> beam.Map(lambda _: ("total", 1)),
+        removed | f"{step}CountRemoved" >> _CountAs("removed"),
+        total | f"{step}CountTotal" >> _CountAs("total"),
     ) | f"{step}GuardCounts" >> beam.Flatten()
     return counts | f"{step}Guard" >> _RemovedFractionGuard(step, max_fraction)
+
+
+class _CountAs(beam.PTransform):
+    """PCollection → one (name, count) element."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self._name = name
+
+    def expand(self, pcoll):
+        name = self._name
+        return (
+            pcoll
+            | "Count" >> beam.combiners.Count.Globally()
+            | "Name" >> beam.Map(lambda count: (name, count))
+        )
 
 
 def _guard_flags(step: str, flags, max_fraction: float | None):
@@ -396,14 +415,22 @@ class UrlDedup(beam.PTransform):
     DROP_DOCUMENT / url_duplicate), ``stats`` ((name, count)).
     """
 
-    def __init__(self, measure_shuffle_bytes: bool = False, max_removed_fraction=None):
+    def __init__(
+        self,
+        measure_shuffle_bytes: bool = False,
+        max_removed_fraction=None,
+        grouping: Grouping = BEAM_SHUFFLE,
+    ):
         super().__init__()
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
+        self._grouping = grouping
 
     def expand(self, keys):
         keyed = keys | "ByUrl" >> beam.Map(lambda key: (key.url, _pack(key)))
-        survivors, actions = _group_and_keep_one(keyed, URL_DUPLICATE, self._measure)
+        survivors, actions = _group_and_keep_one(
+            keyed, URL_DUPLICATE, self._measure, self._grouping
+        )
         _guard("UrlDedup", actions, keys, self._max_removed_fraction)
         return {
             "survivors": survivors,
@@ -426,13 +453,22 @@ class ImageSetDedup(beam.PTransform):
     """Documents with the same non-empty set of image URLs keep one (the keeper rule).
 
     In: PCollection[DedupKey]. Out: dict ``survivors``, ``actions`` (image_set_duplicate),
-    ``stats``. Documents without images pass through without a shuffle.
+    ``stats``. Documents without images pass through without a shuffle. ``survivors=False``
+    (the last step of the job, whose survivors nobody reads) leaves out the survivors' Flatten.
     """
 
-    def __init__(self, measure_shuffle_bytes: bool = False, max_removed_fraction=None):
+    def __init__(
+        self,
+        measure_shuffle_bytes: bool = False,
+        max_removed_fraction=None,
+        grouping: Grouping = BEAM_SHUFFLE,
+        survivors: bool = True,
+    ):
         super().__init__()
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
+        self._grouping = grouping
+        self._survivors = survivors
 
     def expand(self, keys):
         with_images, without_images = keys | "SplitByImages" >> beam.Partition(
@@ -441,14 +477,14 @@ class ImageSetDedup(beam.PTransform):
         keyed = with_images | "BySet" >> beam.Map(
             lambda key: (image_set_key(key.image_urls), _pack(key))
         )
-        kept, actions = _group_and_keep_one(keyed, IMAGE_SET_DUPLICATE, self._measure)
-        survivors = (kept, without_images) | "Survivors" >> beam.Flatten()
+        kept, actions = _group_and_keep_one(
+            keyed, IMAGE_SET_DUPLICATE, self._measure, self._grouping
+        )
         _guard("ImageSetDedup", actions, with_images, self._max_removed_fraction)
-        return {
-            "survivors": survivors,
-            "actions": actions,
-            "stats": _action_stats(actions, "ImageSetDedup"),
-        }
+        result = {"actions": actions, "stats": _action_stats(actions, "ImageSetDedup")}
+        if self._survivors:
+            result["survivors"] = (kept, without_images) | "Survivors" >> beam.Flatten()
+        return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,11 +543,13 @@ class ImageUrlFrequency(beam.PTransform):
         max_documents: int = 10,
         measure_shuffle_bytes: bool = False,
         max_removed_fraction=None,
+        grouping: Grouping = BEAM_SHUFFLE,
     ):
         super().__init__()
         self._max_documents = max_documents
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
+        self._grouping = grouping
 
     def expand(self, keys):
         step = IMAGE_URL_TOO_FREQUENT
@@ -520,14 +558,17 @@ class ImageUrlFrequency(beam.PTransform):
         )
         flagged = (
             _measured(pairs, "ByImageUrl", step, self._measure)
-            | "ByImageUrl" >> beam.GroupByKey()
+            | "ByImageUrl" >> self._grouping.group_by_key()
             | "Flag"
             >> beam.ParDo(_FlagFrequentImage(self._max_documents)).with_outputs(
                 "flagged", _CHECKED_TAG, main="removals"
             )
         )
         by_doc = keys | "KeyByDoc" >> beam.Map(lambda key: (key.doc_id, _pack(key)))
-        joined = {"key": by_doc, "removed": flagged.removals} | "JoinDocs" >> beam.CoGroupByKey()
+        joined = {
+            "key": by_doc,
+            "removed": flagged.removals,
+        } | "JoinDocs" >> self._grouping.co_group_by_key()
         if self._measure:
             _measure_join((by_doc, flagged.removals), f"{step}.join")
         applied = joined | "Apply" >> beam.FlatMap(_apply_image_removals).with_outputs(
@@ -585,11 +626,13 @@ class ParagraphDedupPerDomain(beam.PTransform):
         min_documents: int = 3,
         measure_shuffle_bytes: bool = False,
         max_removed_fraction=None,
+        grouping: Grouping = BEAM_SHUFFLE,
     ):
         super().__init__()
         self._min_documents = min_documents
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
+        self._grouping = grouping
 
     def expand(self, keys):
         step = PARAGRAPH_DUPLICATE_IN_DOMAIN
@@ -601,7 +644,7 @@ class ParagraphDedupPerDomain(beam.PTransform):
         )
         flagged = (
             _measured(pairs, "ByDomainParagraph", step, self._measure)
-            | "ByDomainParagraph" >> beam.GroupByKey()
+            | "ByDomainParagraph" >> self._grouping.group_by_key()
             | "Flag"
             >> beam.ParDo(_FlagDomainParagraph(self._min_documents)).with_outputs(
                 "flagged", _CHECKED_TAG, main="actions"
@@ -746,18 +789,24 @@ class ConnectedComponents(beam.PTransform):
     than near-duplicate clusters get (tested with a 1,000-node shuffled path).
     """
 
-    def __init__(self, rounds: int = 12, measure_shuffle_bytes: bool = False):
+    def __init__(
+        self,
+        rounds: int = 12,
+        measure_shuffle_bytes: bool = False,
+        grouping: Grouping = BEAM_SHUFFLE,
+    ):
         super().__init__()
         self._rounds = rounds
         self._measure = measure_shuffle_bytes
+        self._grouping = grouping
 
     def expand(self, edges):
-        measure, step = self._measure, "near_duplicate.cc"
+        measure, step, grouping = self._measure, "near_duplicate.cc", self._grouping
         current = (
             edges
             | "Canonical" >> beam.Map(lambda edge: _edge(*edge))
             | "NoSelfLoops" >> beam.Filter(lambda edge: edge[0] != edge[1])
-            | "DistinctInput" >> beam.Distinct()
+            | "DistinctInput" >> grouping.distinct()
         )
         for index in range(self._rounds):
             current = _measured(
@@ -768,9 +817,9 @@ class ConnectedComponents(beam.PTransform):
             )
             current = (
                 current
-                | f"LargeGroup{index:02d}" >> beam.GroupByKey()
+                | f"LargeGroup{index:02d}" >> grouping.group_by_key()
                 | f"LargeStar{index:02d}" >> beam.ParDo(_LargeStarStep(index))
-                | f"LargeDistinct{index:02d}" >> beam.Distinct()
+                | f"LargeDistinct{index:02d}" >> grouping.distinct()
             )
             current = _measured(
                 current | f"ByLarger{index:02d}" >> beam.Map(_by_larger_end),
@@ -780,14 +829,14 @@ class ConnectedComponents(beam.PTransform):
             )
             current = (
                 current
-                | f"SmallGroup{index:02d}" >> beam.GroupByKey()
+                | f"SmallGroup{index:02d}" >> grouping.group_by_key()
                 | f"SmallStar{index:02d}" >> beam.ParDo(_SmallStarStep(index))
-                | f"SmallDistinct{index:02d}" >> beam.Distinct()
+                | f"SmallDistinct{index:02d}" >> grouping.distinct()
             )
         checked = (
             current
             | "StarMarks" >> beam.FlatMap(_star_marks)
-            | "StarGroup" >> beam.GroupByKey()
+            | "StarGroup" >> grouping.group_by_key()
             | "StarCheck" >> beam.ParDo(_StarCheck()).with_outputs("not_converged", main="labels")
         )
         rounds = self._rounds
@@ -811,11 +860,14 @@ def _bucket_star_edges(element) -> Iterator[tuple]:
 
 
 def _apply_cluster_labels(element) -> Iterator:
-    """Join of one document's key with its cluster root (if any): keep or drop it."""
+    """Join of one document's key with its cluster root (if any): keep or drop it; every
+    clustered document (the keeper too) is also a ``members`` output."""
     _, joined = element
     roots = list(joined["root"])
     for packed in joined["key"]:
         key = _unpack(packed)
+        if roots:
+            yield pvalue.TaggedOutput("members", ClusterMember(key.doc_id, roots[0][1], key.shard))
         if not roots or roots[0] == recency_rank(key):
             yield key
             continue
@@ -840,39 +892,44 @@ class NearDuplicateClusters(beam.PTransform):
     """
 
     def __init__(
-        self, rounds: int = 12, measure_shuffle_bytes: bool = False, max_removed_fraction=None
+        self,
+        rounds: int = 12,
+        measure_shuffle_bytes: bool = False,
+        max_removed_fraction=None,
+        grouping: Grouping = BEAM_SHUFFLE,
     ):
         super().__init__()
         self._rounds = rounds
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
+        self._grouping = grouping
 
     def expand(self, keys):
-        step = NEAR_DUPLICATE
+        step, grouping = NEAR_DUPLICATE, self._grouping
         entries = keys | "BandEntries" >> beam.FlatMap(_bucket_entries)
         edges = (
             _measured(entries, "Buckets", f"{step}.buckets", self._measure)
-            | "Buckets" >> beam.GroupByKey()
+            | "Buckets" >> grouping.group_by_key()
             | "StarEdges" >> beam.FlatMap(_bucket_star_edges)
         )
-        labels = edges | "Components" >> ConnectedComponents(self._rounds, self._measure)
+        labels = edges | "Components" >> ConnectedComponents(self._rounds, self._measure, grouping)
         by_doc = keys | "KeyByDoc" >> beam.Map(lambda key: (key.doc_id, _pack(key)))
         roots = labels | "RootByDoc" >> beam.Map(lambda kv: (kv[0][1], kv[1]))
         if self._measure:
             _measure_join((by_doc, roots), f"{step}.join")
         applied = (
             {"key": by_doc, "root": roots}
-            | "JoinDocs" >> beam.CoGroupByKey()
+            | "JoinDocs" >> grouping.co_group_by_key()
             | "Apply"
-            >> beam.FlatMap(_apply_cluster_labels).with_outputs(_ACTIONS_TAG, main="survivors")
+            >> beam.FlatMap(_apply_cluster_labels).with_outputs(
+                _ACTIONS_TAG, "members", main="survivors"
+            )
         )
-        members = labels | "Members" >> beam.Map(
-            lambda kv: ClusterMember(doc_id=kv[0][1], cluster_id=kv[1][1])
-        )
+        members = applied.members
         sizes = (
             members
             | "ClusterIds" >> beam.Map(lambda member: (member.cluster_id, 1))
-            | "ClusterSizes" >> beam.CombinePerKey(sum)
+            | "ClusterSizes" >> grouping.sum_per_key()
         )
         _guard("NearDuplicates", applied[_ACTIONS_TAG], keys, self._max_removed_fraction)
         return {
@@ -895,41 +952,47 @@ class Deduplicate(beam.PTransform):
     In: PCollection[DedupKey]. Out: dict ``survivors``, ``actions`` (all steps), ``stats``
     ((name, count), summed), ``cluster_members``, ``cluster_sizes`` (empty when near-duplicate
     removal is off).
+
+    ``combined=False`` is the job's form: ``actions`` is a tuple of per-step PCollections (for
+    ``ActionsByShard``) and there is no ``survivors``. Beam's local runner holds the inputs of
+    every multi-input Flatten in memory, so the job never flattens per-document data.
     """
 
-    def __init__(self, config: DedupConfig = DedupConfig()):
+    def __init__(
+        self,
+        config: DedupConfig = DedupConfig(),
+        grouping: Grouping = BEAM_SHUFFLE,
+        combined: bool = True,
+    ):
         super().__init__()
         config.validate()
         self._config = config
+        self._grouping = grouping
+        self._combined = combined
 
     def expand(self, keys):
-        config = self._config
-        measure, guard = config.measure_shuffle_bytes, config.max_removed_fraction
+        config, grouping = self._config, self._grouping
+        common = (config.measure_shuffle_bytes, config.max_removed_fraction, grouping)
         steps: list[tuple[str, beam.PTransform]] = []
         if config.url_dedup:
-            steps.append(("UrlDedup", UrlDedup(measure, guard)))
+            steps.append(("UrlDedup", UrlDedup(*common)))
         if config.near_duplicates:
-            steps.append(
-                ("NearDuplicates", NearDuplicateClusters(config.cc_rounds, measure, guard))
-            )
+            steps.append(("NearDuplicates", NearDuplicateClusters(config.cc_rounds, *common)))
         if config.image_url_frequency:
             steps.append(
-                ("ImageUrlFrequency", ImageUrlFrequency(config.max_image_documents, measure, guard))
+                ("ImageUrlFrequency", ImageUrlFrequency(config.max_image_documents, *common))
             )
         if config.paragraph_dedup:
             steps.append(
-                (
-                    "ParagraphDedup",
-                    ParagraphDedupPerDomain(config.min_paragraph_documents, measure, guard),
-                )
+                ("ParagraphDedup", ParagraphDedupPerDomain(config.min_paragraph_documents, *common))
             )
         if config.image_set_dedup:
-            steps.append(("ImageSetDedup", ImageSetDedup(measure, guard)))
+            steps.append(("ImageSetDedup", ImageSetDedup(*common, survivors=self._combined)))
         survivors, actions, stats = keys, [], []
         clusters: dict[str, Any] = {}
         for label, transform in steps:
             result = survivors | label >> transform
-            survivors = result["survivors"]
+            survivors = result.get("survivors")
             actions.append(result["actions"])
             stats.append(result["stats"])
             clusters.update({k: v for k, v in result.items() if k.startswith("cluster_")})
@@ -937,10 +1000,13 @@ class Deduplicate(beam.PTransform):
         for name in ("cluster_members", "cluster_sizes"):
             if name not in clusters:
                 clusters[name] = pipeline | f"No{name}" >> beam.Create([])
+        stats = _flatten(pipeline, stats, "AllStats") | "SumStats" >> beam.CombinePerKey(sum)
+        if not self._combined:
+            return {"actions": tuple(actions), "stats": stats, **clusters}
         return {
             "survivors": survivors,
             "actions": _flatten(pipeline, actions, "AllActions"),
-            "stats": _flatten(pipeline, stats, "AllStats") | "SumStats" >> beam.CombinePerKey(sum),
+            "stats": stats,
             **clusters,
         }
 
@@ -981,14 +1047,22 @@ def shard_actions(actions: Iterable[DedupAction]) -> ShardActions:
 
 
 class ActionsByShard(beam.PTransform):
-    """In: PCollection[DedupAction]. Out: PCollection[(shard, ShardActions)], one per shard
-    with at least one action, for the per-shard rewrite."""
+    """In: PCollection[DedupAction] or a tuple of them. Out: PCollection[(shard, ShardActions)],
+    one per shard with at least one action, for the per-shard rewrite."""
+
+    def __init__(self, grouping: Grouping = BEAM_SHUFFLE):
+        super().__init__()
+        self._grouping = grouping
 
     def expand(self, actions):
+        parts = (actions,) if isinstance(actions, beam.PCollection) else tuple(actions)
+        by_shard = tuple(
+            part | f"ByShard{index}" >> beam.Map(lambda action: (action.shard, tuple(action)))
+            for index, part in enumerate(parts)
+        )
         return (
-            actions
-            | "ByShard" >> beam.Map(lambda action: (action.shard, tuple(action)))
-            | "GroupByShard" >> beam.GroupByKey()
+            by_shard
+            | "GroupByShard" >> self._grouping.group_by_key()
             | "Fold"
             >> beam.MapTuple(
                 lambda shard, packed: (shard, shard_actions(DedupAction(*p) for p in packed))

@@ -3,7 +3,8 @@
 DIR/documents/*.parquet       final documents (after text filters and dedup)
 DIR/extracted/*.parquet       every extracted document, kept or not, with filter scores
 DIR/dead_letter/*.parquet     records that failed, with the error
-DIR/dedup_clusters/*.parquet  near-duplicate clusters: doc_id, cluster_id, cluster_size
+DIR/dedup_clusters/*.parquet  near-duplicate clusters: doc_id, cluster_id, cluster_size; one
+                              file per extracted shard holding clustered documents
 DIR/stats.json                the funnel, closing exactly
 DIR/config.yaml               the effective configuration
 DIR/_manifest/*.json          one completion record per input WARC (resume)

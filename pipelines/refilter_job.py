@@ -36,6 +36,7 @@ from webweave.pipelines.warc_extraction import step_config_digest
 from webweave.schemas import extracted as extracted_schema
 
 REFILTERABLE = ("text_filters", "dedup")
+EXECUTION_ONLY = ("shuffle",)  # how the job runs, never what it writes: may differ freely
 FILTER_STAGES = ("paragraph_filter", "document_filter")
 
 
@@ -47,7 +48,9 @@ def read_run_config(run_dir: str) -> dict:
 def check_refilterable(old: dict, new: dict) -> None:
     """ConfigError naming the first section that needs the WARCs to change."""
     for section in sorted(set(old) | set(new)):
-        if section not in REFILTERABLE and old.get(section) != new.get(section):
+        if section in REFILTERABLE or section in EXECUTION_ONLY:
+            continue
+        if old.get(section) != new.get(section):
             raise ConfigError(
                 f"config section {section!r} differs from the run's; refilter re-applies only "
                 f"{' and '.join(REFILTERABLE)} (run `webweave run` again for the rest)"

@@ -47,3 +47,13 @@ dedup:
   paragraph_dedup: false
   image_set_dedup: false
 """
+
+
+def small_disk_grouping(spill_dir: Path):
+    """A disk grouping with tiny buffers: many sorted runs per step, and any group over 256
+    bytes re-read from disk, so tests exercise the merge and the spilled-group path."""
+    from webweave.pipelines.grouping import Grouping
+
+    return Grouping(
+        spill_dir=str(spill_dir), partitions=3, buffer_bytes=16 << 10, group_memory_bytes=256
+    )

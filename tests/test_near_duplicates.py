@@ -25,8 +25,9 @@ from webweave.pipelines.dedup import (
     NearDuplicateClusters,
     star_edges,
 )
+from webweave.pipelines.grouping import BEAM_SHUFFLE
 
-from conftest import BEAM_TEST_RUNNER, fixture_path
+from conftest import BEAM_TEST_RUNNER, fixture_path, small_disk_grouping
 
 TARGET_JACCARDS = (0.97, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5)
 
@@ -161,7 +162,8 @@ def _exact_jaccard(corpus: list[str]) -> sparse.coo_matrix:
     return sparse.coo_matrix((overlap.data / union, (overlap.row, overlap.col)))
 
 
-def test_near_duplicate_quality_on_planted_corpus(tmp_path) -> None:
+@pytest.mark.parametrize("on_disk", [False, True], ids=["beam_shuffle", "disk_shuffle"])
+def test_near_duplicate_quality_on_planted_corpus(tmp_path, on_disk: bool) -> None:
     rng = random.Random(2024)
     corpus = _planted_corpus(rng)
     signer = MinHashSignature()  # 14 x 8, as FineWeb
@@ -179,7 +181,8 @@ def test_near_duplicate_quality_on_planted_corpus(tmp_path) -> None:
         for i, text in enumerate(corpus)
     ]
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-        result = pipeline | beam.Create(keys) | NearDuplicateClusters(rounds=12)
+        grouping = small_disk_grouping(tmp_path / "spill") if on_disk else BEAM_SHUFFLE
+        result = pipeline | beam.Create(keys) | NearDuplicateClusters(rounds=12, grouping=grouping)
         _collect(result["cluster_members"], tmp_path / "members.pkl", "Members")
         _collect(result["actions"], tmp_path / "actions.pkl", "Actions")
         _collect(result["cluster_sizes"], tmp_path / "sizes.pkl", "Sizes")
@@ -188,7 +191,7 @@ def test_near_duplicate_quality_on_planted_corpus(tmp_path) -> None:
             equal_to([NEAR_DUPLICATE]),
             label="reasons",
         )
-    members = dict(_load(tmp_path / "members.pkl"))
+    members = {member.doc_id: member.cluster_id for member in _load(tmp_path / "members.pkl")}
     removed = {action.doc_id: action.kept_doc_id for action in _load(tmp_path / "actions.pkl")}
     sizes = dict(_load(tmp_path / "sizes.pkl"))
     assert sum(sizes.values()) - len(sizes) == len(removed)  # each cluster keeps exactly one
@@ -265,7 +268,7 @@ def test_near_duplicate_clusters_keep_the_latest_capture(tmp_path) -> None:
         )
         assert_that(
             result["cluster_members"] | beam.Map(tuple),
-            equal_to([("a", "b"), ("b", "b"), ("c", "b")]),
+            equal_to([("a", "b", "shard-0"), ("b", "b", "shard-0"), ("c", "b", "shard-0")]),
             label="members",
         )
         assert_that(result["cluster_sizes"], equal_to([("b", 3)]), label="sizes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from webweave.filters.document import check_interleaving
 from webweave.pipelines.cli import main
+from webweave.pipelines.curation import DEDUP_STEPS
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.obelics_export import OBELICS_SCHEMA
 from webweave.schemas import check_table, dead_letter, documents
@@ -146,3 +148,31 @@ def test_non_warc_input_fails_with_a_clear_message(tmp_path, capsys):
     bogus.write_bytes(b"this is not a WARC file at all\n" * 10)
     assert run([str(bogus)], tmp_path / "out") == 2
     assert "notes.warc.gz" in capsys.readouterr().err
+
+
+def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path):
+    """The local default groups on disk (grouping.py); Beam's in-memory shuffle must give the
+    same bytes: shuffle.mode changes how the job runs, never what it writes. Text filters are
+    off so that every dedup step has documents to act on."""
+    inputs = [str(fixture_path("warc") / "*.warc*")]
+    derived = fixture_path("warc/derived/scrapinghub_aeb_pages_part1.warc.gz")
+    recapture = tmp_path / "recapture.warc.gz"  # the same pages again: URL duplicates
+    shutil.copyfile(derived, recapture)
+    inputs += [str(derived), str(recapture)]
+    outputs = {}
+    for mode in ("disk", "beam"):
+        config = tmp_path / f"{mode}.yaml"
+        config.write_text(f"text_filters:\n  enabled: false\nshuffle:\n  mode: {mode}\n")
+        outputs[mode] = tmp_path / mode
+        assert run(inputs, outputs[mode], "--config", str(config)) == 0
+    disk, beam = outputs["disk"], outputs["beam"]
+    assert not (disk / "_shuffle").exists()  # the disk run left no sorted runs behind
+    dedup_stages = [s for s in read_stats(disk)["funnel"] if s["stage"] in DEDUP_STEPS]
+    assert all(stage["dropped"] for stage in dedup_stages[:2]), dedup_stages  # url, near-dup
+    assert list((disk / "dedup_clusters").glob("*.parquet"))
+    for folder in ("documents", "dedup_clusters"):
+        names = sorted(p.name for p in (disk / folder).glob("*.parquet"))
+        assert names == sorted(p.name for p in (beam / folder).glob("*.parquet"))
+        for name in names:
+            assert (disk / folder / name).read_bytes() == (beam / folder / name).read_bytes()
+    assert read_stats(disk)["funnel"] == read_stats(beam)["funnel"]
