@@ -83,13 +83,13 @@ class Grouping:
         """Each distinct element once."""
         if not self.on_disk:
             return beam.Distinct()
-        return _DiskDistinct(self)
+        return _DiskGroupThen(self, _as_key, _key_only)
 
     def sum_per_key(self) -> beam.PTransform:
         """(key, int) → (key, sum) for keys that grow with the corpus (cluster ids)."""
         if not self.on_disk:
             return beam.CombinePerKey(sum)
-        return _DiskSumPerKey(self)
+        return _DiskGroupThen(self, _unchanged, _sum_values)
 
 
 BEAM_SHUFFLE = Grouping()  # the default: Beam's own GroupByKey
@@ -439,28 +439,35 @@ class TaggedValues:
         return (list, (list(self),))
 
 
-class _DiskDistinct(beam.PTransform):
-    def __init__(self, grouping: Grouping):
+class _DiskGroupThen(beam.PTransform):
+    """``DiskGroupByKey`` between a Map that keys the input and a MapTuple over the groups."""
+
+    def __init__(self, grouping: Grouping, key_by, reduce_group):
         super().__init__()
         self._grouping = grouping
+        self._key_by = key_by
+        self._reduce_group = reduce_group
 
     def expand(self, pcoll):
         return (
             pcoll
-            | "AsKey" >> beam.Map(lambda element: (element, None))
+            | "KeyBy" >> beam.Map(self._key_by)
             | "Group" >> DiskGroupByKey(self._grouping)
-            | "Key" >> beam.MapTuple(lambda key, _: key)
+            | "Reduce" >> beam.MapTuple(self._reduce_group)
         )
 
 
-class _DiskSumPerKey(beam.PTransform):
-    def __init__(self, grouping: Grouping):
-        super().__init__()
-        self._grouping = grouping
+def _as_key(element) -> tuple:
+    return (element, None)
 
-    def expand(self, pcoll):
-        return (
-            pcoll
-            | "Group" >> DiskGroupByKey(self._grouping)
-            | "Sum" >> beam.MapTuple(lambda key, values: (key, sum(values)))
-        )
+
+def _key_only(key, _values):
+    return key
+
+
+def _unchanged(pair):
+    return pair
+
+
+def _sum_values(key, values) -> tuple:
+    return (key, sum(values))

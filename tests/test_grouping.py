@@ -111,9 +111,15 @@ def test_distinct_and_sum_per_key_on_disk(tmp_path) -> None:
     grouping = small_disk_grouping(tmp_path)
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
         edges = pipeline | "Edges" >> beam.Create([(1, 2), (2, 1), (1, 2), (3, 4)] * 50)
-        assert_that(edges | grouping.distinct(), equal_to([(1, 2), (2, 1), (3, 4)]), "distinct")
+        assert_that(
+            edges | "Distinct" >> grouping.distinct(),
+            equal_to([(1, 2), (2, 1), (3, 4)]),
+            "distinct",
+        )
         ones = pipeline | "Ones" >> beam.Create([("a", 1)] * 700 + [("b", 2)])
-        assert_that(ones | grouping.sum_per_key(), equal_to([("a", 700), ("b", 2)]), "sums")
+        assert_that(
+            ones | "Sum" >> grouping.sum_per_key(), equal_to([("a", 700), ("b", 2)]), "sums"
+        )
 
 
 def test_merge_orders_values_by_bytes_and_rereads_large_groups(tmp_path) -> None:
