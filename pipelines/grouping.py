@@ -115,14 +115,13 @@ def grouping_for(pipeline: beam.Pipeline, output_dir: str, settings: dict) -> Gr
 
 
 def spill_root(output_dir: str, directory: str = "") -> str:
-    """Where a job's sorted runs go: ``shuffle.directory``, else ``OUTPUT/_shuffle`` for a
-    local output, else a folder in the system temp dir named after the output."""
-    if directory:
-        return directory
-    if "://" not in output_dir:
+    """The folder a job's sorted runs go to, which the job owns and deletes: ``OUTPUT/_shuffle``
+    for a local output; else a subfolder named after the output in ``shuffle.directory`` (never
+    that folder itself, which is the user's) or in the system temp dir."""
+    if "://" not in output_dir and not directory:
         return os.path.join(output_dir, SPILL_FOLDER)
     name = f"webweave-shuffle-{zlib.crc32(output_dir.encode()):08x}"
-    return os.path.join(tempfile.gettempdir(), name)
+    return os.path.join(directory or tempfile.gettempdir(), name)
 
 
 def remove_spill_root(output_dir: str, directory: str = "") -> None:

@@ -174,6 +174,8 @@ def test_grouping_follows_the_runner_and_the_config(tmp_path, runner, mode, on_d
 
 def test_remote_outputs_spill_to_the_temp_dir_and_bad_modes_fail(tmp_path) -> None:
     assert spill_root("gs://bucket/out").startswith("/")
-    assert spill_root(str(tmp_path), "/scratch/x") == "/scratch/x"
+    owned = spill_root(str(tmp_path), str(tmp_path / "scratch"))
+    assert owned.startswith(str(tmp_path / "scratch" / "webweave-shuffle-"))  # never the folder
+    assert spill_root(str(tmp_path)) == str(tmp_path / "_shuffle")
     with pytest.raises(ValueError, match="shuffle.mode"):
         grouping_for(types.SimpleNamespace(), str(tmp_path), {**SETTINGS, "mode": "memory"})
