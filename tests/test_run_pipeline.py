@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from webweave.filters.document import check_interleaving
+from webweave.pipelines import grouping
 from webweave.pipelines.cli import main
 from webweave.pipelines.curation import DEDUP_STEPS
 from webweave.pipelines.funnel import Funnel
@@ -150,7 +151,7 @@ def test_non_warc_input_fails_with_a_clear_message(tmp_path, capsys):
     assert "notes.warc.gz" in capsys.readouterr().err
 
 
-def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path):
+def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path, monkeypatch):
     """The local default groups on disk (grouping.py); Beam's in-memory shuffle must give the
     same bytes: shuffle.mode changes how the job runs, never what it writes. Text filters are
     off so that every dedup step has documents to act on."""
@@ -159,12 +160,18 @@ def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path):
     recapture = tmp_path / "recapture.warc.gz"  # the same pages again: URL duplicates
     shutil.copyfile(derived, recapture)
     inputs += [str(derived), str(recapture)]
-    outputs = {}
+    outputs, runs_written = {}, []
+    write_run = grouping.write_run  # counted: the runner is in-process in tests
+    monkeypatch.setattr(grouping, "write_run", lambda *a: runs_written.append(1) or write_run(*a))
     for mode in ("disk", "beam"):
         config = tmp_path / f"{mode}.yaml"
         config.write_text(f"text_filters:\n  enabled: false\nshuffle:\n  mode: {mode}\n")
         outputs[mode] = tmp_path / mode
         assert run(inputs, outputs[mode], "--config", str(config)) == 0
+        if mode == "disk":
+            assert runs_written  # the local default really grouped on disk
+            runs_written.clear()
+    assert not runs_written  # and mode beam did not
     disk, beam = outputs["disk"], outputs["beam"]
     assert not (disk / "_shuffle").exists()  # the disk run left no sorted runs behind
     dedup_stages = [s for s in read_stats(disk)["funnel"] if s["stage"] in DEDUP_STEPS]
