@@ -34,7 +34,8 @@ The production path scores every piece of a document in one numpy pass:
 ``piece_word_repetition`` (word n-grams of many pieces, one sort) and ``NgramCounts`` (word
 n-grams of one document for the word-repetition ratio and every Gopher n-gram score, each n
 sorted once). Word n-grams are exact (packed integer word ids, or dense ranks of the
-(n-1)-grams when packing would overflow); character n-grams use the 64-bit polynomial hash.
+(n-1)-grams when packing would overflow); character n-grams use a 64-bit polynomial hash
+(from prefix sums: ``text_normalization.window_hashes``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ from collections import Counter
 
 import numpy as np
 
-from webweave.filters.text_normalization import TextStats, code_points
+from webweave.filters.text_normalization import (
+    TextStats,
+    code_points,
+    text_codes,
+    window_hashes,
+)
 
 GOPHER_TOP_NGRAMS = (2, 3, 4)
 GOPHER_DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -263,111 +269,109 @@ def _isqrt(values: np.ndarray) -> np.ndarray:
     return roots
 
 
-def _powers(exponent: int) -> np.uint64:
-    return np.uint64(pow(int(_HASH_MULTIPLIER), exponent, 1 << 64))
+def char_ngram_hashes(text: str, n: int, codes: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit hash of the character n-gram at every start of ``text`` (n ≤ len(text)).
 
-
-def char_ngram_hashes(text: str, n: int) -> np.ndarray:
-    """The polynomial hash of the character n-gram at every start (``_hashed_counts``'s keys).
-
-    Built by doubling (hash of a+b characters = hash(a) * M**b + hash(b) shifted by a), so
-    n = 10 costs 4 array passes instead of 9.
+    Polynomial in the code points, from prefix sums (``text_normalization.window_hashes``):
+    6 array passes whatever n. ``codes``: ``text_codes(text)`` if the caller has it.
     """
-    if text.isascii():
-        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.uint64)
-    else:
-        codes = code_points(text).astype(np.uint64)
-    codes += np.uint64(1)
-    blocks = {1: codes}  # blocks[w][i]: hash of text[i : i + w], for w a power of two
-    width = 1
-    # Array arithmetic wraps mod 2**64 without an overflow warning (only scalars warn).
-    while width * 2 <= n:
-        half = blocks[width]
-        blocks[width * 2] = half[:-width] * _powers(width) + half[width:]
-        width *= 2
-    result, done = None, 0
-    for width in sorted(blocks, reverse=True):
-        if n - done >= width:
-            if result is None:
-                result = blocks[width]
-            else:
-                result = result[: len(result) - width] * _powers(width) + blocks[width][done:]
-            done += width
-    return result
+    return window_hashes(text_codes(text) if codes is None else codes, n)
 
 
 _SPREAD = np.uint64(0xFF51AFD7ED558CCD)  # odd: multiplying by it is a bijection mod 2**64
 
 
 def span_character_repetition(
-    text: str, starts: np.ndarray, lengths: np.ndarray, n: int
+    text: str, starts: np.ndarray, lengths: np.ndarray, n: int, codes: np.ndarray | None = None
 ) -> np.ndarray:
     """``character_repetition_ratio`` of every span ``text[start : start + length]`` at once.
 
     One hash pass over ``text`` and one sort. With several spans the span index replaces the
     low b bits of each key (2**b spans), after the hash is multiplied by an odd constant: the
-    hashes of two n-grams that differ by one in their last character differ by one, and the
-    multiplication moves such differences into the kept high bits. N-grams of different spans
-    never share a key, and each repeated key names its span.
+    hashes of two n-grams that differ by one in the character of weight 1 differ by one, and
+    the multiplication moves such differences into the kept high bits. N-grams of different
+    spans never share a key, and each repeated key names its span. ``codes``: ``text_codes``
+    of ``text``, if the caller has it.
     """
     count = len(starts)
-    totals = np.maximum(lengths - n + 1, 0)
+    totals = np.maximum(lengths - (n - 1), 0)
     ratios = np.zeros(count, dtype=np.float64)
     total = int(totals.sum())
     if total == 0:
         return ratios
-    hashes = char_ngram_hashes(text, n)
-    bits = (count - 1).bit_length()
-    if bits == 0:
+    hashes = char_ngram_hashes(text, n, codes)
+    low_bits = (1 << (count - 1).bit_length()) - 1
+    if count == 1:
         keys = hashes[int(starts[0]) : int(starts[0]) + total]
     else:
         offsets = totals.cumsum() - totals
-        keys = hashes[np.arange(total) + (starts - offsets).repeat(totals)]
+        positions = (starts - offsets).repeat(totals)
+        positions += np.arange(total)
+        keys = hashes.take(positions)
         keys *= _SPREAD  # array arithmetic wraps mod 2**64 without a warning
-        keys &= np.uint64(((1 << 64) - 1) ^ ((1 << bits) - 1))  # clear the low ``bits``
+        keys &= np.uint64(((1 << 64) - 1) ^ low_bits)  # clear the low bits
         keys |= np.arange(count, dtype=np.uint64).repeat(totals)
     keys.sort()
     # Repeated n-grams are few: work on the sorted positions equal to their predecessor.
     dup = (keys[1:] == keys[:-1]).nonzero()[0]
     if len(dup) == 0:
         return ratios
-    new_run = np.ones(len(dup), dtype=bool)
+    dup_span = (keys.take(dup) & np.uint64(low_bits)).astype(np.int64)
+    new_run = np.empty(len(dup), dtype=bool)
+    new_run[0] = True
     np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
-    run_of_dup = new_run.cumsum() - 1
-    rep_counts = np.bincount(run_of_dup) + 1
-    first_dup = new_run.nonzero()[0]
-    rep_span = (keys[dup[first_dup]] & np.uint64((1 << bits) - 1)).astype(np.int64)
-    rep_total = np.bincount(rep_span, weights=rep_counts, minlength=count).astype(np.int64)
-    rep_runs = np.bincount(rep_span, minlength=count)
-    top_k = np.minimum(_isqrt(totals - rep_total + rep_runs), rep_runs)  # distinct = t - Σc + r
+    extra = np.bincount(dup_span, minlength=count)  # sum of (count - 1) over repeated n-grams
+    runs = np.bincount(dup_span[new_run], minlength=count)  # repeated n-grams
+    distinct = totals - extra
+    # OBELICS sums the k = min(isqrt(distinct), runs) largest counts: all runs, unless
+    # runs > isqrt(distinct), i.e. runs² > distinct.
+    sums = extra + runs
+    partial = distinct < runs * runs
+    if partial.any():
+        sums = _top_k_sums(dup_span, new_run, distinct, runs, count)
+    np.divide(sums, totals, out=ratios, where=totals > 0)
+    return ratios
+
+
+def _top_k_sums(
+    dup_span: np.ndarray, new_run: np.ndarray, distinct: np.ndarray, runs: np.ndarray, count: int
+) -> np.ndarray:
+    """Per span, the sum of its k = min(isqrt(distinct), runs) largest repeated-n-gram counts
+    (``span_character_repetition``'s runs, any k)."""
+    rep_counts = np.bincount(new_run.cumsum() - 1) + 1
+    rep_span = dup_span[new_run]
+    top_k = np.minimum(_isqrt(distinct), runs)
     # Rank each repeated run within its span by descending count; sum the top k counts.
     order = np.argsort(rep_span * (int(rep_counts.max()) + 1) - rep_counts, kind="stable")
     rep_span, rep_counts = rep_span[order], rep_counts[order]
     rank = np.arange(len(rep_span)) - rep_span.searchsorted(rep_span)
     chosen = rank < top_k[rep_span]
-    sums = np.bincount(rep_span[chosen], weights=rep_counts[chosen], minlength=count)
-    np.divide(sums.astype(np.int64), totals, out=ratios, where=totals > 0)
-    return ratios
+    return np.bincount(rep_span[chosen], weights=rep_counts[chosen], minlength=count).astype(
+        np.int64
+    )
 
 
-def text_character_repetition(text: str, n: int) -> float:
+def text_character_repetition(text: str, n: int, codes: np.ndarray | None = None) -> float:
     """``character_repetition_ratio`` of one whole text (``span_character_repetition`` with one
     span, without the span bookkeeping)."""
     total = len(text) - n + 1
     if total <= 0:
         return 0.0
-    keys = char_ngram_hashes(text, n)
+    keys = char_ngram_hashes(text, n, codes)
     keys.sort()
     dup = (keys[1:] == keys[:-1]).nonzero()[0]
     if len(dup) == 0:
         return 0.0
-    new_run = np.ones(len(dup), dtype=bool)
+    new_run = np.empty(len(dup), dtype=bool)
+    new_run[0] = True
     np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
+    runs = int(np.count_nonzero(new_run))
+    distinct = total - len(dup)
+    if distinct >= runs * runs:  # k = runs: every repeated n-gram counts
+        return (len(dup) + runs) / total
     rep_counts = np.bincount(new_run.cumsum() - 1) + 1
-    distinct = total - int(rep_counts.sum()) + len(rep_counts)
-    k = min(math.isqrt(distinct), len(rep_counts))
     rep_counts.sort()
-    return int(rep_counts[len(rep_counts) - k :].sum()) / total
+    return int(rep_counts[runs - math.isqrt(distinct) :].sum()) / total
 
 
 def dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -427,18 +431,21 @@ def piece_word_repetition(
     return ratios
 
 
+_NO_STARTS = np.zeros(0, dtype=np.int64)
+
+
 class _Level:
-    """Word n-grams of one n: which starts hold a repeated n-gram, and the top count."""
+    """Word n-grams of one n: the starts that hold a repeated n-gram, and the top count."""
 
-    __slots__ = ("repeated", "starts", "keys", "bound", "best", "best_chars", "any_repeated",
-                 "runs")  # fmt: skip
+    __slots__ = ("starts", "keys", "bound", "repeated", "repeated_keys", "runs", "best",
+                 "best_chars")  # fmt: skip
 
-    def __init__(self, total: int):
-        self.repeated = np.zeros(max(total, 0), dtype=bool)  # per start: n-gram occurs > once
-        self.starts = self.keys = np.zeros(0, dtype=np.int64)  # candidates and their codes
-        self.bound, self.best, self.best_chars = 1, int(total > 0), 0
-        self.any_repeated = False
-        self.runs: tuple | None = None  # (order, dup, n) until ``best`` is computed
+    def __init__(self, starts: np.ndarray | None, keys: np.ndarray, bound: int):
+        self.starts = starts  # the candidate starts, sorted (None: every start)
+        self.keys, self.bound = keys, bound  # exact code of each candidate's n-gram, < bound
+        self.repeated = self.repeated_keys = _NO_STARTS  # sorted starts of repeated n-grams
+        self.runs: tuple | None = None  # (order, dup) of the count, until ``best`` is computed
+        self.best, self.best_chars = int(len(keys) > 0), 0
 
 
 class NgramCounts:
@@ -457,38 +464,43 @@ class NgramCounts:
         self._cumulative: np.ndarray | None = None
 
     def level(self, n: int) -> _Level:
-        if n in self._levels:
-            return self._levels[n]
-        ids, space = self.ids, self.space
-        total = len(ids) - n + 1
-        level = _Level(total)
-        if total > 0:
-            if n <= 2:
-                starts = np.arange(total)
-                keys = ids[:total] if n == 1 else ids[:total] * space + ids[1:]
-                bound = space**n
-            elif not self.level(n - 1).any_repeated:  # no repeated (n-1)-gram: none of n
-                self._levels[n] = level
-                return level
-            else:
-                previous = self.level(n - 1)
-                starts = (previous.repeated[:-1] & previous.repeated[1:]).nonzero()[0]
-                position = previous.starts.searchsorted(starts)  # starts ⊂ previous.starts
-                keys, bound = previous.keys[position], previous.bound
-                if bound * space >= 2**63:
-                    keys, distinct = dense_rank(keys)
-                    bound = distinct
-                keys = keys * space + ids[starts + n - 1]
-                bound *= space
-            level.starts, level.keys, level.bound = starts, keys, bound
-            if len(keys) > 1:
-                self._count(level, n)
-        self._levels[n] = level
+        level = self._levels.get(n)
+        if level is None:
+            level = self._levels[n] = self._build(n)
         return level
 
-    def _count(self, level: _Level, n: int) -> None:
-        order = level.keys.argsort()
-        ordered = level.keys[order]
+    def _build(self, n: int) -> _Level:
+        ids, space = self.ids, self.space
+        if len(ids) < n:
+            return _Level(_NO_STARTS, _NO_STARTS, 1)
+        if n == 1:
+            level = _Level(None, ids, space)
+        elif n == 2:
+            keys = ids[:-1] * space
+            keys += ids[1:]
+            level = _Level(None, keys, space * space)
+        else:
+            previous = self.level(n - 1)
+            repeated = previous.repeated
+            follows = repeated[1:] == repeated[:-1] + 1  # starts s and s + 1 both repeated
+            starts = repeated[:-1][follows]
+            if len(starts) < 2:  # an n-gram needs two starts to repeat
+                return _Level(starts, _NO_STARTS, 1)
+            keys, bound = previous.repeated_keys[:-1][follows], previous.bound
+            if bound * space >= 2**63:
+                keys, bound = dense_rank(keys)
+            keys = keys * space
+            keys += ids.take(starts + (n - 1))
+            level = _Level(starts, keys, bound * space)
+        self._count(level)
+        return level
+
+    @staticmethod
+    def _count(level: _Level) -> None:
+        """Find the repeated n-grams: sort the codes, keep the runs of equal ones."""
+        keys = level.keys
+        order = keys.argsort()
+        ordered = keys.take(order)
         same = ordered[1:] == ordered[:-1]
         dup = same.nonzero()[0]
         if len(dup) == 0:
@@ -496,26 +508,37 @@ class NgramCounts:
         in_run = np.zeros(len(ordered), dtype=bool)
         in_run[1:] = same
         in_run[:-1] |= same
-        level.repeated[level.starts[order[in_run]]] = True
-        level.any_repeated = True
-        level.runs = (order, dup, n)  # the top count only when asked (``_best``)
+        members = order[in_run]
+        members.sort()
+        level.repeated = members if level.starts is None else level.starts.take(members)
+        level.repeated_keys = keys.take(members)
+        level.runs = (order, dup)  # the top count only when asked (``_best``)
 
-    def _best(self, level: _Level) -> _Level:
+    def _best(self, level: _Level, n: int) -> _Level:
         """Set ``level.best`` / ``best_chars`` from the runs ``_count`` left (once)."""
         if level.runs is None:
             return level
-        order, dup, n = level.runs
+        order, dup = level.runs
         level.runs = None
-        new_run = np.ones(len(dup), dtype=bool)
+        new_run = np.empty(len(dup), dtype=bool)
+        new_run[0] = True
         np.not_equal(dup[1:], dup[:-1] + 1, out=new_run[1:])
-        counts = np.bincount(new_run.cumsum() - 1) + 1
-        level.best = int(counts.max())
+        run_starts = new_run.nonzero()[0]
+        counts = np.empty_like(run_starts)  # each run: count - 1 equal neighbours
+        counts[:-1] = run_starts[1:]
+        counts[-1] = len(dup)
+        counts -= run_starts
+        best = int(counts.max())
+        level.best = best + 1
         # Every occurrence of an n-gram has the same characters: one start per best run.
-        best_starts = level.starts[order[dup[new_run][counts == level.best]]]
+        best_starts = order.take(dup.take(run_starts[counts == best]))
+        if level.starts is not None:
+            best_starts = level.starts.take(best_starts)
         if self._cumulative is None:
             self._cumulative = np.zeros(len(self.lengths) + 1, dtype=np.int64)
             self.lengths.cumsum(out=self._cumulative[1:])
-        chars = self._cumulative[best_starts + n] - self._cumulative[best_starts]
+        chars = self._cumulative.take(best_starts + n)
+        chars -= self._cumulative.take(best_starts)
         level.best_chars = int(chars.max())
         return level
 
@@ -524,13 +547,13 @@ class NgramCounts:
         total = len(self.ids) - n + 1
         if total <= 0:
             return 0.0
-        return int(np.count_nonzero(self.level(n).repeated)) / total
+        return len(self.level(n).repeated) / total
 
     def top_ngram_char_fraction(self, n: int, word_chars: int) -> float:
         """Gopher top n-gram character fraction (``top_ngram_char_fraction``)."""
         if word_chars == 0 or len(self.ids) < n:
             return 0.0
-        level = self._best(self.level(n))
+        level = self._best(self.level(n), n)
         return 0.0 if level.best < 2 else level.best * level.best_chars / word_chars
 
     def duplicate_ngram_char_fractions(self, word_chars: int) -> dict[int, float]:
@@ -543,7 +566,7 @@ class NgramCounts:
         for n in GOPHER_DUP_NGRAMS:
             if size < n:
                 break
-            starts = self.level(n).repeated.nonzero()[0]
+            starts = self.level(n).repeated
             if len(starts) == 0:
                 break
             edges = np.bincount(starts, minlength=size + 1)
@@ -562,6 +585,13 @@ def gopher_text_scores(text: str) -> dict[str, float]:
     else:
         paragraphs = stripped.split("\n\n")
     para_frac, para_char_frac = duplicate_fractions(paragraphs, len(text))
+    if (
+        len(stripped) == len(text)
+        and "\n\n\n" not in text
+        and text.count("\n") == 2 * (len(paragraphs) - 1)
+    ):  # no newline but the "\n\n" separators: the non-empty lines are the paragraphs
+        line_frac, line_char_frac = para_frac, para_char_frac
+        return _gopher_text_dict(para_frac, para_char_frac, line_frac, line_char_frac)
     # Lines: the non-empty parts of ``text.split("\n")`` (= of ``_LINE_SPLIT``), without a copy.
     lines = text.split("\n")
     distinct = set(lines)
@@ -573,6 +603,12 @@ def gopher_text_scores(text: str) -> dict[str, float]:
         dup_count = count - (len(distinct) - ("" in distinct))
         line_frac = dup_count / count
         line_char_frac = (sum(map(len, lines)) - sum(map(len, distinct))) / len(text)
+    return _gopher_text_dict(para_frac, para_char_frac, line_frac, line_char_frac)
+
+
+def _gopher_text_dict(
+    para_frac: float, para_char_frac: float, line_frac: float, line_char_frac: float
+) -> dict[str, float]:
     return {
         "gopher_duplicate_paragraph_fraction": para_frac,
         "gopher_duplicate_paragraph_char_fraction": para_char_frac,
@@ -581,12 +617,16 @@ def gopher_text_scores(text: str) -> dict[str, float]:
     }
 
 
+_TOP_KEYS = {n: f"gopher_top_{n}gram_char_fraction" for n in GOPHER_TOP_NGRAMS}
+_DUPLICATE_KEYS = {n: f"gopher_duplicate_{n}gram_char_fraction" for n in GOPHER_DUP_NGRAMS}
+
+
 def gopher_batch_scores(text: str, grams: NgramCounts) -> dict[str, float]:
     """``gopher_scores`` from a document's ``NgramCounts`` (same keys, same values)."""
     word_chars = int(grams.lengths.sum())
     scores = gopher_text_scores(text)
-    for n in GOPHER_TOP_NGRAMS:
-        scores[f"gopher_top_{n}gram_char_fraction"] = grams.top_ngram_char_fraction(n, word_chars)
+    for n, key in _TOP_KEYS.items():
+        scores[key] = grams.top_ngram_char_fraction(n, word_chars)
     for n, value in grams.duplicate_ngram_char_fractions(word_chars).items():
-        scores[f"gopher_duplicate_{n}gram_char_fraction"] = value
+        scores[_DUPLICATE_KEYS[n]] = value
     return scores

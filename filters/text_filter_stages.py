@@ -14,12 +14,14 @@ What they add to the row:
   ``refilter_row`` rebuilds the unfiltered document exactly and re-applies new thresholds
   without re-scoring anything that the new config does not change.
 
-Cost: ``ParagraphFilter`` scores all paragraphs of a row in one numpy pass
-(``text_filters.score_paragraph_batch``) and leaves that analysis, with the kept paragraphs,
-in a one-entry per-thread memo; ``DocumentFilter`` combines the kept paragraphs' counts from it
-when the row's texts are still the ones ``ParagraphFilter`` produced (compared by value), and
-analyses the joined text itself otherwise. Both ways give the same scores; the memo only saves
-re-tokenising. ``bench/text_filters_speed.py`` measures the stages next to extraction.
+Cost: ``ParagraphFilter`` scores, decides and rebuilds all paragraphs of a row in one pass
+(``text_filters.filter_paragraphs``: one numpy analysis of every paragraph, the trace dicts
+built straight from its score columns; refilter's record-by-record path gives the same) and
+leaves that analysis, with the kept paragraphs, in a one-entry per-thread memo;
+``DocumentFilter`` combines the kept paragraphs' counts from it when the row's texts are still
+the ones ``ParagraphFilter`` produced (compared by value), and analyses the joined text itself
+otherwise. Both ways give the same scores; the memo only saves re-tokenising.
+``bench/text_filters_speed.py`` measures the stages next to extraction.
 """
 
 from __future__ import annotations
@@ -36,16 +38,17 @@ from webweave.filters.decision import Drop
 from webweave.filters.text_filters import (
     DocumentThresholds,
     FilteredNodes,
+    ParagraphPass,
     ParagraphRecord,
     ParagraphThresholds,
     WordLists,
     decide_document,
     decide_paragraphs,
     document_scores,
+    filter_paragraphs,
     mark_end_of_document_tokens,
     rebuild_nodes,
     restore_pairs,
-    score_paragraph_batch,
     score_paragraphs,
 )
 from webweave.filters.text_normalization import Pieces
@@ -118,17 +121,15 @@ class ParagraphFilter:
         row = _row(item)
         texts = row["texts"]
         full = "\n\n".join(t for t in texts if t is not None)
-        language, score = self.lid(language_id_text(full, self.config)) if full.strip() else (
+        has_text = full and not full.isspace()  # = full.strip(), without the copy
+        language, score = self.lid(language_id_text(full, self.config)) if has_text else (
             None, None)  # fmt: skip
         metadata = row.setdefault("general_metadata", {})
         metadata["language"], metadata["language_score"] = language, score
-        pairs, pieces = score_paragraph_batch(texts, self.lists, language, self.config.paragraph)
-        mark_end_of_document_tokens(pairs)
-        decide_paragraphs([r for r, _ in pairs], self.config.paragraph)
-        nodes = rebuild_nodes(texts, row["images"], row.get("image_metadata") or [], pairs)
-        kept = np.fromiter((i for i, (r, _) in enumerate(pairs) if r.reason is None), np.int64)
-        _remember(nodes.texts, pieces, kept)
-        _store_nodes(row, nodes)
+        result = filter_paragraphs(texts, row["images"], row.get("image_metadata") or [],
+                                   self.lists, language, self.config.paragraph, full)  # fmt: skip
+        _remember(result.texts, result.pieces, result.kept)
+        _store_nodes(row, result)
         return item
 
 
@@ -171,14 +172,15 @@ def _record_dict(record: ParagraphRecord) -> dict:
     }
 
 
-def _store_nodes(row: dict, nodes: FilteredNodes) -> None:
+def _store_nodes(row: dict, nodes: FilteredNodes | ParagraphPass) -> None:
     row["texts"], row["images"] = nodes.texts, nodes.images
     if row.get("image_metadata") is not None:
         row["image_metadata"] = nodes.image_metadata
+    trace = nodes.trace
     row["paragraph_filter"] = {
         "removed": dict(nodes.removed),
         "kept_positions": nodes.kept_positions,
-        "trace": [_record_dict(r) for r in nodes.trace],
+        "trace": trace if isinstance(nodes, ParagraphPass) else [_record_dict(r) for r in trace],
     }
 
 
@@ -220,7 +222,7 @@ class DocumentFilter:
     def score(self, row: dict) -> dict[str, Any]:
         metadata = row.get("general_metadata") or {}
         text = "\n\n".join(t for t in row["texts"] if t is not None)
-        number_images = sum(1 for image in row["images"] if image is not None)
+        number_images = len(row["images"]) - row["images"].count(None)
         pieces, kept = _recall(row["texts"])
         return document_scores(text, self.lists, metadata.get("language"),
                                metadata.get("language_score"), self.config.document,

@@ -20,12 +20,12 @@ model call, and so that refilter never re-runs it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ from webweave.filters.text_normalization import (
     Pieces,
     TextStats,
     standardize_whitespace,
+    standardized_codes,
 )
 from webweave.filters.wordlists import WordList
 
@@ -342,6 +343,19 @@ def with_punctuation_bypass(scores: dict[str, Any], min_tokens: int) -> dict[str
 # ---------------------------------------------------------------------------------------------
 # Paragraph level.
 
+# The paragraph score keys, in the order every scores dict (and so the stored trace) has them.
+PARAGRAPH_SCORE_KEYS = (
+    "number_words",
+    "character_repetition_ratio",
+    "word_repetition_ratio",
+    "special_character_ratio",
+    "stopword_ratio",
+    "flagged_word_ratio",
+    "punctuation_ratio",
+    "punctuation_tokens",
+    "common_word_ratio",
+)
+
 
 @dataclass
 class ParagraphRecord:
@@ -360,6 +374,33 @@ def split_paragraphs(text: str) -> list[str]:
     return standardize_whitespace(text).split("\n\n")
 
 
+def node_pieces(texts: list[str | None], joined: str | None = None) -> tuple[Pieces, list[int]]:
+    """The ``Pieces`` analysis of ``split_paragraphs`` of every text node, concatenated, and the
+    number of paragraphs of each node that is not None.
+
+    ``joined`` is the "\\n\\n"-join of the nodes that are not None, if the caller has it.
+    Standardisation maps single characters to " " and never touches "\\n", so the paragraphs'
+    join is the standardised ``joined``; without a run of three newlines in it every "\\n\\n" is
+    either a join or inside one node, so one split of it splits every node where
+    ``split_paragraphs`` would (a node ending in "\\n" makes such a run: split node by node).
+    """
+    present = [node for node in texts if node is not None]
+    text, codes, classes = standardized_codes("\n\n".join(present) if joined is None else joined)
+    if not present:
+        return Pieces([], text, codes, classes), []
+    if "\n\n\n" not in text:
+        paragraphs = text.split("\n\n")
+        if len(paragraphs) == len(present):  # every node is one paragraph
+            counts = [1] * len(present)
+        else:
+            counts = [node.count("\n\n") + 1 for node in present]
+    else:
+        per_node = [split_paragraphs(node) for node in present]
+        paragraphs = [paragraph for split in per_node for paragraph in split]
+        counts = [len(split) for split in per_node]
+    return Pieces(paragraphs, text, codes, classes), counts
+
+
 def score_paragraphs(
     texts: list[str | None], lists: WordLists, language: str | None, t: ParagraphThresholds
 ) -> list[tuple[ParagraphRecord, str]]:
@@ -371,70 +412,83 @@ def score_paragraph_batch(
     texts: list[str | None], lists: WordLists, language: str | None, t: ParagraphThresholds
 ) -> tuple[list[tuple[ParagraphRecord, str]], Pieces]:
     """``score_paragraphs`` and the ``Pieces`` analysis of all paragraphs (one numpy pass)."""
-    where: list[tuple[int, int]] = []
-    paragraphs: list[str] = []
-    for position, node in enumerate(texts):
-        if node is not None:
-            split = split_paragraphs(node)
-            where += zip(repeat(position), range(len(split)))
-            paragraphs += split
-    pieces = Pieces(paragraphs)
-    scores = piece_scores(pieces, lists, language, t.character_repetition_length,
-                          t.word_repetition_length)  # fmt: skip
+    pieces, counts = node_pieces(texts)
+    scores = _score_dicts(_score_lists(paragraph_score_columns(pieces, lists, language, t)))
+    positions, indices = _paragraph_places(texts, counts)
     pairs = [
         (ParagraphRecord(position, index, len(paragraph), paragraph_scores), paragraph)
-        for (position, index), paragraph, paragraph_scores in zip(
-            where, paragraphs, scores, strict=True
+        for position, index, paragraph, paragraph_scores in zip(
+            positions, indices, pieces.pieces, scores, strict=True
         )
     ]
     return pairs, pieces
 
 
-def _ratios(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
-    """numerator / denominator per piece (int / int, correctly rounded), 0.0 where it is 0."""
-    out = np.zeros(len(numerators), dtype=np.float64)
+def _node_positions(texts: list[str | None]) -> list[int]:
+    return [position for position, node in enumerate(texts) if node is not None]
+
+
+def _ratios(numerators: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+    """numerator / denominator elementwise (int / int, correctly rounded), 0.0 where it is 0."""
+    out = np.zeros(numerators.shape, dtype=np.float64)
     np.divide(numerators, denominators, out=out, where=denominators > 0)
-    return out.tolist()
+    return out
 
 
-def piece_scores(
-    pieces: Pieces,
-    lists: WordLists,
-    language: str | None,
-    character_repetition_length: int,
-    word_repetition_length: int,
-) -> list[dict[str, Any]]:
-    """``common_scores`` of every piece, from one ``Pieces`` analysis (same keys and values)."""
-    count = len(pieces.pieces)
+def paragraph_score_columns(
+    pieces: Pieces, lists: WordLists, language: str | None, t: ParagraphThresholds
+) -> dict[str, np.ndarray | None]:
+    """``common_scores`` of every piece as columns, one per ``PARAGRAPH_SCORE_KEYS`` key, from
+    one ``Pieces`` analysis: the same values as numpy int64 / float64 (None: no word list, the
+    score is None for every piece)."""
     number_words = pieces.number_words
     tokens = pieces.punctuation + pieces.word_tokens
-
-    def list_ratio(wordlist: WordList | None) -> list[float | None]:
+    # Every count ratio in one division: special characters, punctuation, then the lists.
+    numerators, denominators = [pieces.special, pieces.punctuation], [pieces.lengths, tokens]
+    listed = []
+    for wordlist in (lists.stopwords, lists.flagged_words, lists.common_words):
         words = _for(wordlist, language)
-        if words is None:
-            return [None] * count
-        return _ratios(pieces.list_counts(words), number_words)
+        listed.append(words is not None)
+        if words is not None:
+            numerators.append(pieces.list_counts(words))
+            denominators.append(number_words)
+    ratios = iter(_ratios(np.array(numerators), np.array(denominators)))
+    special, punctuation = next(ratios), next(ratios)
+    stop, flagged, common = (next(ratios) if present else None for present in listed)
+    return {
+        "number_words": number_words,
+        "character_repetition_ratio": span_character_repetition(
+            pieces.text, pieces.starts, pieces.lengths, t.character_repetition_length,
+            pieces.codes),
+        "word_repetition_ratio": piece_word_repetition(
+            pieces.ids, pieces.id_space, pieces.word_piece, number_words,
+            t.word_repetition_length),
+        "special_character_ratio": special,
+        "stopword_ratio": stop,
+        "flagged_word_ratio": flagged,
+        "punctuation_ratio": punctuation,
+        "punctuation_tokens": tokens,
+        "common_word_ratio": common,
+    }  # fmt: skip
 
-    columns = (
-        number_words.tolist(),
-        span_character_repetition(
-            pieces.text, pieces.starts, pieces.lengths, character_repetition_length
-        ).tolist(),  # fmt: skip
-        piece_word_repetition(
-            pieces.ids, pieces.id_space, pieces.word_piece, number_words, word_repetition_length
-        ).tolist(),  # fmt: skip
-        _ratios(pieces.special, pieces.lengths),
-        list_ratio(lists.stopwords),
-        list_ratio(lists.flagged_words),
-        _ratios(pieces.punctuation, tokens),
-        tokens.tolist(),
-        list_ratio(lists.common_words),
-    )
+
+def _score_lists(columns: dict[str, np.ndarray | None]) -> list[list]:
+    """The score columns as Python lists (int / float / None), in ``PARAGRAPH_SCORE_KEYS``
+    order."""
+    count = len(columns["number_words"])
+    return [
+        [None] * count if column is None else column.tolist()
+        for column in (columns[key] for key in PARAGRAPH_SCORE_KEYS)
+    ]
+
+
+def _score_dicts(values: list[list]) -> list[dict[str, Any]]:
+    """One scores dict per piece from ``_score_lists``."""
     return [
         {"number_words": a, "character_repetition_ratio": b, "word_repetition_ratio": c,
          "special_character_ratio": d, "stopword_ratio": e, "flagged_word_ratio": f,
          "punctuation_ratio": g, "punctuation_tokens": h, "common_word_ratio": i}
-        for a, b, c, d, e, f, g, h, i in zip(*columns, strict=True)
+        for a, b, c, d, e, f, g, h, i in zip(*values, strict=True)
     ]  # fmt: skip
 
 
@@ -499,6 +553,16 @@ def rebuild_nodes(
             record.text = None
         else:
             record.text = paragraph
+    out_t, out_i, out_m, positions = _kept_nodes(texts, images, image_metadata, kept)
+    removed = Counter(r.reason for r, _ in pairs if r.reason is not None)
+    return FilteredNodes(out_t, out_i, out_m, positions, [r for r, _ in pairs], removed)
+
+
+def _kept_nodes(
+    texts: list, images: list, image_metadata: list, kept: dict[int, list[str]]
+) -> tuple[list, list, list, list[int]]:
+    """(texts, images, image metadata, original positions) of the elements that stay: every
+    image slot, and each text node with a kept paragraph, rejoined from them."""
     out_t, out_i, out_m, positions = [], [], [], []
     for position, (text, image) in enumerate(zip(texts, images, strict=True)):
         if text is not None and position not in kept:
@@ -507,8 +571,120 @@ def rebuild_nodes(
         out_i.append(image)
         out_m.append(image_metadata[position] if image_metadata else None)
         positions.append(position)
-    removed = Counter(r.reason for r, _ in pairs if r.reason is not None)
-    return FilteredNodes(out_t, out_i, out_m, positions, [r for r, _ in pairs], removed)
+    return out_t, out_i, out_m, positions
+
+
+@dataclass
+class ParagraphPass:
+    """``filter_paragraphs``' result: a document's lists after paragraph filtering, as
+    ``FilteredNodes``, but with the trace as the dicts a stored ``paragraph_filter.trace``
+    holds (``ParagraphRecord`` fields); and the analysis of every paragraph (``pieces``), with
+    the indices of the kept ones in it (``kept``)."""
+
+    texts: list[str | None]
+    images: list[Any]
+    image_metadata: list[Any]
+    kept_positions: list[int]
+    trace: list[dict[str, Any]]
+    removed: Counter
+    pieces: Pieces
+    kept: np.ndarray
+
+
+def filter_paragraphs(
+    texts: list[str | None],
+    images: list,
+    image_metadata: list,
+    lists: WordLists,
+    language: str | None,
+    t: ParagraphThresholds,
+    joined: str | None = None,
+) -> ParagraphPass:
+    """Score, decide and rebuild in one pass: what ``score_paragraph_batch``,
+    ``mark_end_of_document_tokens``, ``decide_paragraphs`` and ``rebuild_nodes`` give, without
+    their intermediate records: the scores, decisions and trace dicts are built straight from
+    the score columns, each in one comprehension (per-paragraph Python steps cost about as much
+    as the numpy scoring). ``joined``: the "\\n\\n"-join of the nodes, if the caller has it."""
+    pieces, counts = node_pieces(texts, joined)
+    paragraphs = pieces.pieces
+    columns = paragraph_score_columns(pieces, lists, language, t)
+    values = _score_lists(columns)
+    scores = _score_dicts(values)
+    rules = _row_rules(t)
+    checked = _checked_punctuation(columns, t)
+    reasons = [_row_reason(row, rules) for row in zip(*values, checked, strict=True)]
+    if END_OF_DOCUMENT_TOKEN in pieces.text:  # OBELICS exempts it from every rule
+        for index, paragraph in enumerate(paragraphs):
+            if paragraph == END_OF_DOCUMENT_TOKEN:
+                scores[index]["is_end_of_document_token"] = True
+                reasons[index] = None
+    positions, indices = _paragraph_places(texts, counts)
+    trace = [
+        {"position": position, "index": index, "length": length, "scores": paragraph_scores,
+         "reason": reason, "text": None if reason is None else paragraph}
+        for position, index, length, paragraph_scores, reason, paragraph in zip(
+            positions, indices, pieces.lengths.tolist(), scores, reasons, paragraphs,
+            strict=True)
+    ]  # fmt: skip
+    kept: dict[int, list[str]] = {}
+    for position, reason, paragraph in zip(positions, reasons, paragraphs, strict=True):
+        if reason is None:
+            if position in kept:
+                kept[position].append(paragraph)
+            else:
+                kept[position] = [paragraph]
+    kept_indices = [index for index, reason in enumerate(reasons) if reason is None]
+    return ParagraphPass(
+        *_kept_nodes(texts, images, image_metadata, kept),
+        trace=trace,
+        removed=Counter(reason for reason in reasons if reason is not None),
+        pieces=pieces,
+        kept=np.array(kept_indices, dtype=np.int64),
+    )
+
+
+def _paragraph_places(texts: list[str | None], counts: list[int]) -> tuple[list[int], list[int]]:
+    """(position of its node, index within the node) of every paragraph, given the number of
+    paragraphs of each node that is not None."""
+    nodes = _node_positions(texts)
+    if len(counts) == sum(counts):  # one paragraph per node
+        return nodes, [0] * len(nodes)
+    positions = [
+        position for position, count in zip(nodes, counts, strict=True) for _ in range(count)
+    ]
+    indices = [index for count in counts for index in range(count)]
+    return positions, indices
+
+
+def _row_reason(row: tuple, rules: tuple[tuple[int, float, float, str], ...]) -> str | None:
+    """``_first_failing`` on a row of score values (``_row_rules``): the same comparisons, as a
+    value is never below -inf nor above inf, on a tuple instead of a dict."""
+    for column, low, high, reason in rules:
+        value = row[column]
+        if value is not None and (value < low or value > high):
+            return reason
+    return None
+
+
+def _checked_punctuation(columns: dict[str, np.ndarray | None], t: ParagraphThresholds) -> list:
+    """The punctuation ratio the rule checks (``with_punctuation_bypass``), per piece."""
+    tokens = columns["punctuation_tokens"]
+    bypass = (tokens > 0) & (tokens < t.punctuation_min_tokens)
+    return np.where(bypass, 1.0, columns["punctuation_ratio"]).tolist()
+
+
+@lru_cache(maxsize=64)
+def _row_rules(t: ParagraphThresholds) -> tuple[tuple[int, float, float, str], ...]:
+    """``_compiled_rules(t)`` as (index in a row, low, high, reason), an open bound as an
+    infinite one (a row: the scores in ``PARAGRAPH_SCORE_KEYS`` order, then the checked
+    punctuation ratio), so that a rule is two comparisons."""
+    index = {key: i for i, key in enumerate(PARAGRAPH_SCORE_KEYS)}
+    index["punctuation_ratio_checked"] = len(PARAGRAPH_SCORE_KEYS)
+    return tuple(
+        (index[key], -math.inf if low is None else low, math.inf if high is None else high,
+         reason)
+        for reason, key, low, high in _compiled_rules(t)
+    )  # fmt: skip
 
 
 def restore_pairs(texts: list, trace: list[ParagraphRecord], kept_positions: list[int]):
@@ -582,34 +758,37 @@ def _document_common_scores(
         kept = np.arange(len(pieces.pieces))
         ids, lengths = pieces.ids, pieces.word_lengths
     else:
-        in_kept = np.zeros(len(pieces.pieces), dtype=bool)
-        in_kept[kept] = True
-        words_kept = in_kept[pieces.word_piece]
+        words_kept = np.zeros(len(pieces.pieces), dtype=bool)
+        words_kept[kept] = True
+        words_kept = words_kept.take(pieces.word_piece)
         ids, lengths = pieces.ids[words_kept], pieces.word_lengths[words_kept]
     number_words = len(ids)
     joins = max(len(kept) - 1, 0)
-    special = int(pieces.special[kept].sum()) + 2 * joins
-    punct = int(pieces.punctuation[kept].sum())
-    tokens = punct + int(pieces.word_tokens[kept].sum())
+    # The kept pieces' counts, all summed at once: special, punctuation, [\w']+ tokens, then
+    # the words of each list there is.
+    word_lists = [_for(wordlist, language) for wordlist in
+                  (lists.stopwords, lists.flagged_words, lists.common_words)]  # fmt: skip
+    counts = [pieces.special, pieces.punctuation, pieces.word_tokens]
+    counts += [pieces.list_counts(words) for words in word_lists if words is not None]
+    sums = iter(np.array(counts).take(kept, axis=1).sum(axis=1).tolist())
+    special, punct = next(sums) + 2 * joins, next(sums)
+    tokens = punct + next(sums)
+    stop, flagged, common = (
+        None if words is None else (next(sums) / number_words if number_words else 0.0)
+        for words in word_lists
+    )
     grams = NgramCounts(ids, pieces.id_space, lengths)
-
-    def list_ratio(wordlist: WordList | None) -> float | None:
-        words = _for(wordlist, language)
-        if words is None:
-            return None
-        return int(pieces.list_counts(words)[kept].sum()) / number_words if number_words else 0.0
-
     scores = {
         "number_words": number_words,
         "character_repetition_ratio": text_character_repetition(
             text, t.character_repetition_length),
         "word_repetition_ratio": grams.repetition_ratio(t.word_repetition_length),
         "special_character_ratio": special / len(text) if text else 0.0,
-        "stopword_ratio": list_ratio(lists.stopwords),
-        "flagged_word_ratio": list_ratio(lists.flagged_words),
+        "stopword_ratio": stop,
+        "flagged_word_ratio": flagged,
         "punctuation_ratio": punct / tokens if tokens else 0.0,
         "punctuation_tokens": tokens,
-        "common_word_ratio": list_ratio(lists.common_words),
+        "common_word_ratio": common,
     }  # fmt: skip
     scores.update(gopher_batch_scores(text, grams))
     return scores

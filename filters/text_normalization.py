@@ -34,6 +34,13 @@ pieces' words and every count of the joined text is the sum of the pieces' count
 separators' own characters): document scores are combined from paragraph results instead of
 re-tokenising. ``tests/test_text_filters.py`` checks ``Pieces`` against ``TextStats`` and
 ``obelics_words`` on real pages.
+
+Its cost is a few dozen array operations per document, whatever the number of paragraphs:
+per-code-point tables (filled a block of code points at a time) give each character's class,
+its lower case and whether that is kept in a word, so neither ``str.lower`` nor a second class
+look-up is needed; one cumulative sum of packed increments counts special characters,
+punctuation, ``[\\w']+`` tokens and whitespace tokens of every piece; words are hashed from one
+prefix sum (``hash_prefix``), and the code points are kept for the character n-gram scores.
 """
 
 from __future__ import annotations
@@ -41,8 +48,10 @@ from __future__ import annotations
 import re
 import string
 import sys
+import threading
 import unicodedata
-from functools import cache, cached_property
+from collections.abc import Iterable
+from functools import cached_property
 
 import emoji
 import numpy as np
@@ -59,8 +68,12 @@ _ROOTS_SYMBOLS = (
 
 
 def _unicode_spaces() -> frozenset[str]:
-    """Every Unicode space separator (Zs) and the invisible characters ROOTS lists as spaces."""
-    spaces = {chr(cp) for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Zs"}
+    """Every Unicode space separator (Zs) and the invisible characters ROOTS lists as spaces.
+
+    ``str.isspace`` is true for every Zs character, so only those few get a category look-up.
+    """
+    every = map(chr, range(sys.maxunicode + 1))
+    spaces = {c for c in filter(str.isspace, every) if unicodedata.category(c) == "Zs"}
     return frozenset(spaces | {"\u00ad", "\u200b", "\ufeff", "\ufffc"})
 
 
@@ -157,8 +170,10 @@ class TextStats:
 # ---------------------------------------------------------------------------------------------
 # Vectorised tokenisation of many pieces at once.
 
-# Character classes, one bit each, looked up per code point by ``char_classes``.
-SPECIAL, SPACE, WORD, PUNCT = 1, 2, 4, 8  # SPACE: str.isspace; WORD: re's \w or "'"
+# Character classes, one bit each, looked up per code point by ``classes_of``. SPACE: str.isspace;
+# WORD: re's \w or "'"; STANDARDIZED: a character ``standardize_whitespace`` maps to " " (so a
+# standardised text has none, and its classes fit in 4 bits).
+SPECIAL, SPACE, WORD, PUNCT, STANDARDIZED = 1, 2, 4, 8, 16
 _PUNCTUATION_CHARS = frozenset("".join(PUNCTUATION))
 
 
@@ -172,29 +187,159 @@ def _class_of(char: str) -> int:
 
 
 _ASCII_CLASSES = np.array([_class_of(chr(cp)) for cp in range(128)], dtype=np.uint8)
+_ASCII_LOWER = np.frombuffer(bytes(range(128)).lower(), dtype=np.uint8)
+_ASCII_KEPT = (_ASCII_CLASSES & (SPACE | SPECIAL)) == 0  # lower-casing changes no ASCII class
+# Per code point, filled a block of 4,096 code points at a time when a text first uses the block
+# (the whole tables take ~0.3 s to fill; pages use few blocks beyond the BMP): its class; its
+# ``str.lower`` (NO_SIMPLE_LOWER where that is not one code point, "İ", or depends on the
+# context, capital sigma: "ς" at the end of a word); whether that lower case is "kept" in an
+# OBELICS word (neither a space nor a special character).
+_CLASS_BLOCK_BITS = 12
+_CLASSES = np.zeros(sys.maxunicode + 1, dtype=np.uint8)
+_CLASSES_FILLED = np.zeros((sys.maxunicode >> _CLASS_BLOCK_BITS) + 1, dtype=bool)
+NO_SIMPLE_LOWER = sys.maxunicode + 1
+_LOWER = np.zeros(sys.maxunicode + 1, dtype=np.uint32)
+_LOWER_KEPT = np.zeros(sys.maxunicode + 1, dtype=bool)
 
 
-@cache
-def _unicode_classes() -> np.ndarray:
-    """The class table of every code point (1.1 MB, built on the first non-ASCII text, ~0.1 s).
+_FILL_LOCK = threading.Lock()
+
+
+def _fill_class_blocks(blocks: Iterable[int]) -> None:
+    """Fill the per-code-point tables for the given blocks, those not filled yet.
+
+    A block is marked filled only once all its tables are, under a lock, so that another
+    thread reads a block either complete or not at all.
+    """
+    missing = [block for block in blocks if not _CLASSES_FILLED[block]]
+    if missing:
+        with _FILL_LOCK:
+            _fill_blocks(missing)
+
+
+def _fill_blocks(blocks: list[int]) -> None:
+    """``_fill_class_blocks`` with the lock held: the classes and lower cases of the blocks, and
+    of the blocks their lower cases fall in; then which lower cases are kept.
 
     ``re``'s ``\\w`` is ``str.isalnum() or "_"`` and ``str.split()`` splits on ``str.isspace``,
-    so the table reproduces both exactly.
+    so the class table reproduces both exactly.
     """
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
-    size = len(every)
-    table = np.fromiter(map(str.isspace, every), bool, size).astype(np.uint8) * SPACE
-    table |= np.fromiter(map(str.isalnum, every), bool, size).astype(np.uint8) * WORD
-    table |= _SPECIAL_TABLE.astype(np.uint8) * SPECIAL
-    table[:128] = _ASCII_CLASSES
-    return table
+    pending, seen, written = list(blocks), set(), []
+    while pending:
+        block = pending.pop()
+        if _CLASSES_FILLED[block] or block in seen:
+            continue
+        seen.add(block)
+        low = block << _CLASS_BLOCK_BITS
+        high = min(low + (1 << _CLASS_BLOCK_BITS), sys.maxunicode + 1)
+        chars = "".join(map(chr, range(low, high)))
+        size = high - low
+        classes = np.fromiter(map(str.isspace, chars), bool, size).astype(np.uint8) * SPACE
+        classes |= np.fromiter(map(str.isalnum, chars), bool, size).astype(np.uint8) * WORD
+        classes |= _SPECIAL_TABLE[low:high].astype(np.uint8) * SPECIAL
+        classes |= np.fromiter(map(_WHITESPACE_TABLE.__contains__, range(low, high)), bool,
+                               size).astype(np.uint8) * STANDARDIZED  # fmt: skip
+        _CLASSES[low:high] = classes
+        lowered = np.fromiter(map(_simple_lower, chars), np.uint32, size)
+        _LOWER[low:high] = lowered
+        written.append((block, low, high))
+        pending += np.unique(lowered[lowered < NO_SIMPLE_LOWER] >> _CLASS_BLOCK_BITS).tolist()
+    _CLASSES[:128] = _ASCII_CLASSES
+    for _, low, high in written:
+        lowered = _LOWER[low:high]
+        simple = lowered < NO_SIMPLE_LOWER
+        lowered = np.where(simple, lowered, 0)
+        _LOWER_KEPT[low:high] = simple & ((_CLASSES.take(lowered) & (SPACE | SPECIAL)) == 0)
+    for block, _, _ in written:
+        _CLASSES_FILLED[block] = True
+
+
+def _simple_lower(char: str) -> int:
+    lowered = char.lower()
+    if len(lowered) != 1 or char == "\u03a3":
+        return NO_SIMPLE_LOWER
+    return ord(lowered)
+
+
+def lowered_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(code points of the lower-cased text, ``str.lower``; whether each is kept in an OBELICS
+    word: neither a space nor special) from the text's code points, or None where a character's
+    lower case is not one code point or depends on its context.
+
+    Table look-ups (``classes_of`` must have seen ``codes``: it fills the tables) are several
+    times cheaper than ``str.lower``, encoding its result and looking up its classes.
+    """
+    if codes.dtype == np.uint8:
+        return _ASCII_LOWER.take(codes), _ASCII_KEPT.take(codes)
+    lowered = _LOWER.take(codes)
+    if len(lowered) and lowered.max() >= NO_SIMPLE_LOWER:
+        return None
+    return lowered, _LOWER_KEPT.take(codes)
+
+
+def text_codes(text: str) -> np.ndarray:
+    """The code points of ``text``: uint8 when it is ASCII (cheaper to make and to index), else
+    uint32."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return code_points(text)
+
+
+def classes_of(codes: np.ndarray) -> np.ndarray:
+    """The class bits of every code point of ``codes`` (``take``: half the cost of ``[]``)."""
+    if codes.dtype == np.uint8:
+        return _ASCII_CLASSES.take(codes)
+    if not _CLASSES_FILLED[0]:
+        _fill_class_blocks(range(0x10000 >> _CLASS_BLOCK_BITS))  # the BMP, ~15 ms
+    if len(codes) and int(codes.max()) >= 0x10000:
+        _fill_class_blocks(np.unique(codes[codes >= 0x10000] >> _CLASS_BLOCK_BITS).tolist())
+    return _CLASSES.take(codes)
 
 
 def char_classes(text: str) -> np.ndarray:
     """The class bits (``SPECIAL | SPACE | WORD | PUNCT``) of every code point of ``text``."""
-    if text.isascii():
-        return _ASCII_CLASSES[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    return _unicode_classes()[code_points(text)]
+    return classes_of(text_codes(text))
+
+
+def standardized_codes(text: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """(``standardize_whitespace(text)``, its code points, its classes).
+
+    The class table says whether there is a character to standardise, which is cheaper than
+    searching the text, and the codes are needed anyway.
+    """
+    codes = text_codes(text)
+    classes = classes_of(codes)
+    if codes.dtype != np.uint8 and len(classes) and classes.max() >= STANDARDIZED:
+        text = text.translate(_WHITESPACE_TABLE)
+        codes = text_codes(text)
+        classes = classes_of(codes)
+    return text, codes, classes
+
+
+# Per-piece counts from one cumulative sum: for each character, the increments of four counters
+# packed 16 bits apart in a uint64, looked up by (previous character's class << 4 | class):
+# special characters, punctuation characters, starts of [\w']+ tokens (a word character after a
+# non-word one) and starts of whitespace-separated tokens (a non-space after a space).
+_FIELD_BITS = 16
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+
+
+def _pair_increments() -> np.ndarray:
+    table = np.zeros(256, dtype=np.uint64)
+    for previous in range(16):
+        for current in range(16):
+            starts_word_token = bool(current & WORD) and not previous & WORD
+            starts_token = not current & SPACE and bool(previous & SPACE)
+            table[previous << 4 | current] = (
+                bool(current & SPECIAL)
+                | bool(current & PUNCT) << _FIELD_BITS
+                | starts_word_token << 2 * _FIELD_BITS
+                | starts_token << 3 * _FIELD_BITS
+            )
+    return table
+
+
+_PAIR_INCREMENTS = _pair_increments()
 
 
 # Word identity: a 64-bit polynomial hash of each word's code points, computed for all words of
@@ -218,24 +363,39 @@ def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _POWERS
 
 
-def _codes(text: str) -> np.ndarray:
-    """Code points + 1 as uint64 (so that a NUL character still changes a hash)."""
-    if text.isascii():
-        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.uint64)
-    else:
-        codes = code_points(text).astype(np.uint64)
-    codes += np.uint64(1)
-    return codes
+def hash_prefix(codes: np.ndarray) -> np.ndarray:
+    """Prefix sums of (code + 1) * M**i (mod 2**64): the hash of ``codes[s:e]`` is
+    ``(prefix[e] - prefix[s]) * M**-s``, whatever s. Code + 1 so that NUL still counts."""
+    size = len(codes)
+    prefix = np.zeros(size + 1, dtype=np.uint64)
+    # Array arithmetic wraps mod 2**64 without an overflow warning (only scalars warn).
+    weighted = codes.astype(np.uint64)
+    weighted += np.uint64(1)
+    weighted *= _power_tables(size + 1)[0][:size]
+    weighted.cumsum(out=prefix[1:])
+    return prefix
 
 
 def span_hashes(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The word hash of every span ``text[start:end]`` (position-independent, uint64)."""
-    codes = _codes(text)
-    powers, inverses = _power_tables(len(codes) + 1)
-    prefix = np.zeros(len(codes) + 1, dtype=np.uint64)
-    # Array arithmetic wraps mod 2**64 without an overflow warning (only scalars warn).
-    (codes * powers[: len(codes)]).cumsum(out=prefix[1:])
-    return (prefix[ends] - prefix[starts]) * inverses[starts]
+    return code_span_hashes(text_codes(text), starts, ends)
+
+
+def code_span_hashes(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``span_hashes`` of the text whose code points are ``codes``."""
+    prefix = hash_prefix(codes)
+    hashes = prefix.take(ends)
+    hashes -= prefix.take(starts)
+    hashes *= _power_tables(len(prefix))[1].take(starts)
+    return hashes
+
+
+def window_hashes(codes: np.ndarray, n: int) -> np.ndarray:
+    """The hash (as ``code_span_hashes``) of the n code points from every start (n ≤ size)."""
+    prefix = hash_prefix(codes)
+    hashes = prefix[n:] - prefix[:-n]
+    hashes *= _power_tables(len(prefix))[1][: len(hashes)]
+    return hashes
 
 
 _LIST_HASHES: dict[int, tuple[frozenset[str], np.ndarray]] = {}
@@ -257,7 +417,7 @@ def word_list_hashes(words: frozenset[str]) -> np.ndarray:
 def dense_ids(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(id of each hash: its rank among the distinct hashes; the distinct hashes, sorted)."""
     order = hashes.argsort()
-    ordered = hashes[order]
+    ordered = hashes.take(order)
     new = np.empty(len(hashes), dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
@@ -278,65 +438,94 @@ class Pieces:
     hashes collide mod 2**64, as for the character n-grams of ``repetition``); word-list
     membership compares hashes with the list's (``word_list_hashes``). ``words`` makes the
     strings on demand (tests). ``tests/test_text_filters.py`` checks every count, and that
-    equal ids mean equal words, against ``obelics_words`` on real pages.
+    equal ids mean equal words, against ``obelics_words`` on real pages. ``codes`` (the text's
+    code points, ``text_codes``) is kept for the character n-gram scores.
+
+    ``codes`` and ``classes`` may be passed when the caller has them (``standardized_codes``).
     """
 
-    def __init__(self, pieces: list[str], text: str | None = None):
+    def __init__(
+        self,
+        pieces: list[str],
+        text: str | None = None,
+        codes: np.ndarray | None = None,
+        classes: np.ndarray | None = None,
+    ):
         self.pieces = pieces
         self.text = text = "\n\n".join(pieces) if text is None else text
         count = len(pieces)
         self.lengths = np.fromiter(map(len, pieces), np.int64, count)
-        self.ends = (self.lengths + 2).cumsum() - 2
+        self.ends = np.cumsum(self.lengths + 2) - 2
         self.starts = self.ends - self.lengths
-        classes = char_classes(text)
-        self.special = self._per_piece(classes & SPECIAL)
-        self.punctuation = self._per_piece(classes & PUNCT)
-        word = (classes & WORD).astype(bool)
-        first = word.copy()
-        first[1:] &= ~word[:-1]
-        self.word_tokens = self._per_piece(first)
-        lowered = text.lower()
-        if len(lowered) == len(text):
-            if not text.isascii():
-                classes = char_classes(lowered)  # lower-casing can change a class ("Г" → "г")
-            self._source = lowered
-            starts, ends = self._word_spans(classes)
+        if codes is None or classes is None:
+            codes = text_codes(text)
+            classes = classes_of(codes)
+            if codes.dtype != np.uint8 and len(classes) and classes.max() >= STANDARDIZED:
+                classes = classes & (STANDARDIZED - 1)  # a text that was not standardised
+        self.codes = codes
+        tokens = self._count_classes(classes)
+        self._source: str | None = None  # the lower-cased text words are spans of, if made
+        lowered = lowered_codes(codes)
+        if lowered is None:
+            self._source = text.lower()
+            if len(self._source) == len(text):  # lower-casing can change a class ("Г" → "г")
+                lowered_text = text_codes(self._source)
+                kept = (classes_of(lowered_text) & (SPACE | SPECIAL)) == 0
+                lowered = lowered_text, kept
+        if lowered is not None:
+            starts, ends = _word_spans(lowered[1], tokens)
             self.word_piece = self.ends.searchsorted(starts, side="right")
+            self.word_hashes = code_span_hashes(lowered[0], starts, ends)
         else:  # lower-casing changed a length ("İ" → "i̇"): words piece by piece
             starts, ends = self._words_per_piece()
+            self.word_hashes = span_hashes(self._source, starts, ends)
         self._word_starts, self._word_ends = starts, ends
         self.word_lengths = ends - starts
         self.number_words = np.bincount(self.word_piece, minlength=count)
-        self.word_hashes = span_hashes(self._source, starts, ends)
         self.ids, self._distinct_hashes = dense_ids(self.word_hashes)
         self.id_space = max(len(self._distinct_hashes), 1)
         self._list_counts: dict[int, tuple[frozenset[str], np.ndarray]] = {}
+
+    def _count_classes(self, classes: np.ndarray) -> np.ndarray:
+        """Set ``special``, ``punctuation`` and ``word_tokens``; return the number of
+        whitespace-separated tokens started up to each character, and one more (for
+        ``_word_spans``).
+
+        One lookup of packed increments and one cumulative sum; a text of 65,536 characters or
+        more, whose counts could pass 16 bits, takes one pass per count instead.
+        """
+        size = len(classes)
+        if size > _FIELD_MASK:
+            word = (classes & WORD).astype(bool)
+            first = word.copy()
+            first[1:] &= ~word[:-1]
+            self.special = self._per_piece(classes & SPECIAL)
+            self.punctuation = self._per_piece(classes & PUNCT)
+            self.word_tokens = self._per_piece(first)
+            space = (classes & SPACE).astype(bool)
+            first = ~space
+            first[1:] &= space[:-1]
+            tokens = np.zeros(size + 1, dtype=np.int64)
+            first.cumsum(out=tokens[1:])
+            return tokens
+        pairs = classes.copy()
+        pairs[1:] |= classes[:-1] << 4
+        cumulative = np.zeros(size + 1, dtype=np.uint64)
+        _PAIR_INCREMENTS.take(pairs).cumsum(out=cumulative[1:])
+        packed = cumulative.take(self.ends)
+        packed -= cumulative.take(self.starts)
+        packed = packed.view(np.int64)
+        self.special = packed & _FIELD_MASK
+        self.punctuation = (packed >> _FIELD_BITS) & _FIELD_MASK
+        self.word_tokens = (packed >> 2 * _FIELD_BITS) & _FIELD_MASK
+        cumulative >>= np.uint64(3 * _FIELD_BITS)
+        return cumulative
 
     def _per_piece(self, mask: np.ndarray) -> np.ndarray:
         """How many non-zero entries of a per-character mask fall in each piece."""
         cumulative = np.zeros(len(mask) + 1, dtype=np.int64)
         mask.astype(bool).cumsum(out=cumulative[1:])
         return cumulative[self.ends] - cumulative[self.starts]
-
-    @staticmethod
-    def _word_spans(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Words = runs of non-space characters cut to their first..last non-special one."""
-        space = np.ones(len(classes) + 2, dtype=bool)  # padded: a space before and after
-        np.not_equal(classes & SPACE, 0, out=space[1:-1])
-        edges = (space[1:] != space[:-1]).nonzero()[0]
-        first, last = edges[0::2], edges[1::2]  # token spans; ``last`` is exclusive
-        keep = (classes & (SPACE | SPECIAL)) == 0
-        cut_start = (~keep[first]).nonzero()[0]
-        cut_end = (~keep[last - 1]).nonzero()[0]
-        if len(cut_start) or len(cut_end):  # only tokens with special characters at an end
-            kept = keep.nonzero()[0]
-            beyond = np.append(kept, len(classes))
-            first[cut_start] = beyond[kept.searchsorted(first[cut_start])]
-            before = kept.searchsorted(last[cut_end]) - 1
-            last[cut_end] = np.where(before >= 0, beyond[np.maximum(before, 0)] + 1, 0)
-            nonempty = first < last
-            first, last = first[nonempty], last[nonempty]
-        return first, last
 
     def _words_per_piece(self) -> tuple[np.ndarray, np.ndarray]:
         per_piece = [obelics_words(piece) for piece in self.pieces]
@@ -351,8 +540,9 @@ class Pieces:
     @property
     def words(self) -> list[str]:
         """The OBELICS words as strings, in text order (made on demand)."""
+        source = self.text.lower() if self._source is None else self._source
         spans = zip(self._word_starts.tolist(), self._word_ends.tolist(), strict=True)
-        return [self._source[start:end] for start, end in spans]
+        return [source[start:end] for start, end in spans]
 
     def list_counts(self, words: frozenset[str]) -> np.ndarray:
         """Words of each piece that are in ``words`` (cached per list)."""
@@ -368,3 +558,28 @@ class Pieces:
         counts = np.bincount(self.word_piece[member], minlength=len(self.pieces))
         self._list_counts[id(words)] = (words, counts)
         return counts
+
+
+def _word_spans(kept: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the OBELICS words: whitespace-separated tokens cut to their first..last
+    non-special character, dropped when none is left.
+
+    So a word is a maximal group of ``kept`` (non-space, non-special) characters of one token:
+    it starts at a kept character in another token than the previous kept one (``tokens[i + 1]``
+    counts the tokens started up to character i), and ends after the kept character before the
+    next start.
+    """
+    kept = kept.nonzero()[0]
+    if len(kept) == 0:
+        return kept, kept
+    token = tokens.take(kept + 1)
+    starts_word = np.empty(len(kept), dtype=bool)
+    starts_word[0] = True
+    np.not_equal(token[1:], token[:-1], out=starts_word[1:])
+    first = starts_word.nonzero()[0]
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1] = len(kept) - 1
+    ends = kept.take(last)
+    ends += 1
+    return kept.take(first), ends

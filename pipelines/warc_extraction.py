@@ -14,6 +14,7 @@ shard buffer, whatever the size of the WARC. When the input is done, an atomic m
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -138,6 +139,16 @@ def build_stages(config: dict) -> list:
     return stages
 
 
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper cyclic collections in a worker that allocates millions of short-lived
+    objects per WARC and holds a shard's rows: what setup loaded (models, word lists, tables)
+    is frozen out of every future collection, and the youngest generation is collected every
+    50,000 allocations instead of 700. Reference counting still frees almost everything at once;
+    measured +5-7% docs/s with and without text filters (bench/pipeline_throughput.py inputs)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 class ProcessWarcInput(beam.DoFn):
     """One WARC file in, its ``extracted/`` shards written, one report dict out."""
 
@@ -149,6 +160,7 @@ class ProcessWarcInput(beam.DoFn):
 
     def setup(self) -> None:
         self.stages = build_stages(self.config)
+        tune_garbage_collector()
 
     def process(self, warc_input: WarcInput) -> Iterator[dict]:
         manifest = join(self.output_dir, MANIFESTS, f"{warc_input.shard_prefix}.json")

@@ -474,3 +474,86 @@ def test_refilter_refuses_a_new_language_id_prefix():
     row = DocumentFilter(old, EN)(ParagraphFilter(old, FakeLid(), EN)(_row([GOOD])))
     with pytest.raises(ValueError, match="language_id_max_chars"):
         refilter_row(row, old, new, EN)
+
+
+# Node lists that exercise every way of cutting nodes into paragraphs: runs of three or more
+# newlines, nodes ending or starting with "\n", empty nodes, image slots only, no node at all.
+ODD_NODES = [
+    [],
+    [None, None],
+    [""],
+    ["", None, "", GOOD],
+    [GOOD + "\n", GOOD_2, "\n" + GOOD_3],
+    [GOOD + "\n\n\n\n" + GOOD_2, None, "tiny\n", GOOD_3 + "\n\n"],
+    [ODD_TEXT, None, "END_OF_DOCUMENT_TOKEN_TO_BE_REPLACED", GOOD],
+    ["a\u00a0b c\u2009d " * 5 + GOOD],
+]
+
+
+def _record_path(texts, images, lists, language, t: ParagraphThresholds):
+    """What ``refilter_row`` does to rescore a row: records, then decisions, then rebuild."""
+    from webweave.filters.text_filters import (
+        decide_paragraphs,
+        mark_end_of_document_tokens,
+        rebuild_nodes,
+    )
+
+    pairs = score_paragraphs(texts, lists, language, t)
+    mark_end_of_document_tokens(pairs)
+    decide_paragraphs([record for record, _ in pairs], t)
+    return rebuild_nodes(texts, images, [None] * len(texts), pairs)
+
+
+def test_filter_paragraphs_equals_the_record_path():
+    """The stage's one-pass ``filter_paragraphs`` gives the lists, trace and removals of
+    scoring records, deciding them and rebuilding the nodes (refilter's path), value and
+    type, on real texts cut into nodes several ways and on odd node lists."""
+    from dataclasses import asdict
+
+    from webweave.filters.text_filters import filter_paragraphs
+
+    lists = _scoring_lists()
+    t = ParagraphThresholds(check_common_words=True)
+    node_lists = list(ODD_NODES)
+    for text in _real_texts()[::7]:
+        node_lists += [[text], [line or None for line in text.split("\n")]]
+    for texts in node_lists:
+        images = [f"http://x/{i}.jpg" if node is None else None for i, node in enumerate(texts)]
+        fast = filter_paragraphs(texts, images, [None] * len(texts), lists, "en", t)
+        slow = _record_path(texts, images, lists, "en", t)
+        assert (fast.texts, fast.images, fast.kept_positions) == (
+            slow.texts, slow.images, slow.kept_positions)  # fmt: skip
+        assert json.dumps(fast.trace) == json.dumps([asdict(r) for r in slow.trace]), texts
+        assert list(fast.removed.items()) == list(slow.removed.items())
+        kept = [i for i, record in enumerate(slow.trace) if record.reason is None]
+        assert fast.kept.tolist() == kept
+
+
+def test_node_pieces_split_like_split_paragraphs():
+    """One split of the joined text gives each node's ``split_paragraphs``, and the same
+    paragraph count per node, whatever the newlines at node ends."""
+    from webweave.filters.text_filters import node_pieces
+
+    for texts in ODD_NODES:
+        pieces, counts = node_pieces(texts)
+        present = [node for node in texts if node is not None]
+        expected = [split_paragraphs(node) for node in present]
+        assert pieces.pieces == [p for split in expected for p in split]
+        assert counts == [len(split) for split in expected]
+        assert pieces.text == "\n\n".join(pieces.pieces)
+
+
+def test_pieces_of_a_long_text_count_like_a_short_one():
+    """Past 65,535 characters the per-piece counts take one pass each instead of one packed
+    pass: both give the counts of the reference functions."""
+    from webweave.filters.text_normalization import count_special_characters
+
+    paragraphs = [GOOD * 200, ODD_TEXT.replace("\n", " "), GOOD_2]
+    assert len("\n\n".join(paragraphs)) > 65_535
+    pieces = Pieces(paragraphs)
+    assert pieces.words == [w for p in paragraphs for w in obelics_words(p)]
+    for index, paragraph in enumerate(paragraphs):
+        punct, tokens = punctuation_counts(paragraph)
+        assert pieces.special[index] == count_special_characters(paragraph)
+        assert (pieces.punctuation[index], pieces.word_tokens[index]) == (punct, tokens - punct)
+        assert pieces.number_words[index] == len(obelics_words(paragraph))
