@@ -285,7 +285,10 @@ class _Segment:
 
 
 class SpilledValues:
-    """A large group's values, re-read (merged by value bytes, decoded) on every iteration."""
+    """A large group's values, re-read (merged by value bytes, decoded) on every iteration.
+
+    Valid while its partition is being merged (the runs are deleted afterwards): consumers
+    iterate their group when they receive it, as every dedup reducer does, never keep it."""
 
     def __init__(self, segments: list[_Segment], coder):
         self._segments = segments
