@@ -408,12 +408,9 @@ def _action_stats(actions, label: str):
 # --------------------------------------------------------------------------------------------
 
 
-class UrlDedup(beam.PTransform):
-    """One document per normalised URL: the latest capture, then the smallest doc_id.
-
-    In: PCollection[DedupKey]. Out: dict ``survivors`` (DedupKey), ``actions`` (DedupAction,
-    DROP_DOCUMENT / url_duplicate), ``stats`` ((name, count)).
-    """
+class _DedupStep(beam.PTransform):
+    """What every dedup step is configured with: shuffle-byte counting, the removed-fraction
+    guard (None: off) and how it groups (``Grouping``)."""
 
     def __init__(
         self,
@@ -425,6 +422,14 @@ class UrlDedup(beam.PTransform):
         self._measure = measure_shuffle_bytes
         self._max_removed_fraction = max_removed_fraction
         self._grouping = grouping
+
+
+class UrlDedup(_DedupStep):
+    """One document per normalised URL: the latest capture, then the smallest doc_id.
+
+    In: PCollection[DedupKey]. Out: dict ``survivors`` (DedupKey), ``actions`` (DedupAction,
+    DROP_DOCUMENT / url_duplicate), ``stats`` ((name, count)).
+    """
 
     def expand(self, keys):
         keyed = keys | "ByUrl" >> beam.Map(lambda key: (key.url, _pack(key)))
@@ -449,7 +454,7 @@ def image_set_key(image_urls: Iterable[str]) -> bytes:
     return xxhash.xxh3_128_digest("\x00".join(sorted(set(image_urls))).encode("utf-8"))
 
 
-class ImageSetDedup(beam.PTransform):
+class ImageSetDedup(_DedupStep):
     """Documents with the same non-empty set of image URLs keep one (the keeper rule).
 
     In: PCollection[DedupKey]. Out: dict ``survivors``, ``actions`` (image_set_duplicate),
@@ -464,10 +469,7 @@ class ImageSetDedup(beam.PTransform):
         grouping: Grouping = BEAM_SHUFFLE,
         survivors: bool = True,
     ):
-        super().__init__()
-        self._measure = measure_shuffle_bytes
-        self._max_removed_fraction = max_removed_fraction
-        self._grouping = grouping
+        super().__init__(measure_shuffle_bytes, max_removed_fraction, grouping)
         self._survivors = survivors
 
     def expand(self, keys):
@@ -529,7 +531,7 @@ def _apply_image_removals(element) -> Iterator:
             )
 
 
-class ImageUrlFrequency(beam.PTransform):
+class ImageUrlFrequency(_DedupStep):
     """An image URL found in more than ``max_documents`` documents is removed from all of them.
 
     Counts documents, not positions (a URL twice in one page counts once). In:
@@ -545,11 +547,8 @@ class ImageUrlFrequency(beam.PTransform):
         max_removed_fraction=None,
         grouping: Grouping = BEAM_SHUFFLE,
     ):
-        super().__init__()
+        super().__init__(measure_shuffle_bytes, max_removed_fraction, grouping)
         self._max_documents = max_documents
-        self._measure = measure_shuffle_bytes
-        self._max_removed_fraction = max_removed_fraction
-        self._grouping = grouping
 
     def expand(self, keys):
         step = IMAGE_URL_TOO_FREQUENT
@@ -612,7 +611,7 @@ class _FlagDomainParagraph(beam.DoFn):
             )
 
 
-class ParagraphDedupPerDomain(beam.PTransform):
+class ParagraphDedupPerDomain(_DedupStep):
     """A paragraph (normalised hash) in >= ``min_documents`` documents of one registered domain
     is removed from every one of them (no first copy kept, as OBELICS).
 
@@ -628,11 +627,8 @@ class ParagraphDedupPerDomain(beam.PTransform):
         max_removed_fraction=None,
         grouping: Grouping = BEAM_SHUFFLE,
     ):
-        super().__init__()
+        super().__init__(measure_shuffle_bytes, max_removed_fraction, grouping)
         self._min_documents = min_documents
-        self._measure = measure_shuffle_bytes
-        self._max_removed_fraction = max_removed_fraction
-        self._grouping = grouping
 
     def expand(self, keys):
         step = PARAGRAPH_DUPLICATE_IN_DOMAIN
@@ -880,7 +876,7 @@ def _apply_cluster_labels(element) -> Iterator:
         )
 
 
-class NearDuplicateClusters(beam.PTransform):
+class NearDuplicateClusters(_DedupStep):
     """MinHash-LSH near-duplicate removal: one document per connected cluster of candidates.
 
     Band keys -> GroupByKey per bucket -> star edges to the bucket's minimum rank -> connected
@@ -898,11 +894,8 @@ class NearDuplicateClusters(beam.PTransform):
         max_removed_fraction=None,
         grouping: Grouping = BEAM_SHUFFLE,
     ):
-        super().__init__()
+        super().__init__(measure_shuffle_bytes, max_removed_fraction, grouping)
         self._rounds = rounds
-        self._measure = measure_shuffle_bytes
-        self._max_removed_fraction = max_removed_fraction
-        self._grouping = grouping
 
     def expand(self, keys):
         step, grouping = NEAR_DUPLICATE, self._grouping
