@@ -41,6 +41,13 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     return config
 
 
+def load_section(cls, path: str | Path | None = None, overrides: dict | None = None):
+    """One typed section (a ``webweave.schemas.config.Section`` subclass) of the effective
+    config: defaults, then the file at ``path``, then ``overrides``; checked by ``cls.parse``."""
+    config = load_config(path, overrides)
+    return cls.parse(config[cls.yaml_name], cls.yaml_name, str(path or ""))
+
+
 def dump_config(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
