@@ -11,6 +11,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True, slots=True)
+class ImageCandidate:
+    """One URL an ``<img>`` could load (``filters/image_sources.py`` says in which order)."""
+
+    url: str  # absolute, resolved like the document's image URL
+    original_src: str  # the value as written in the HTML
+    attribute: str  # src, srcset (also a <picture> <source>'s), data-src, data-srcset, ...
+    descriptor_width: int | None = None  # srcset "480w"
+    descriptor_density: float | None = None  # srcset "2x"; both None: no descriptor (1x)
+
+    def to_row(self) -> dict:
+        return {
+            "url": self.url,
+            "original_src": self.original_src,
+            "attribute": self.attribute,
+            "descriptor_width": self.descriptor_width,
+            "descriptor_density": self.descriptor_density,
+        }
+
+
 @dataclass(slots=True)
 class ImageMetadata:
     """What the page says about one image, before anything is fetched."""
@@ -21,6 +41,8 @@ class ImageMetadata:
     width_attr: int | None = None  # rendered size from the HTML attributes, when given
     height_attr: int | None = None
     caption: str | None = None  # text of the <figcaption> of the image's <figure>
+    # Every URL the image could load, preferred first (candidates[0].url is the image URL).
+    candidates: list[ImageCandidate] = field(default_factory=list)
 
     def to_row(self) -> dict:
         return {
@@ -30,6 +52,7 @@ class ImageMetadata:
             "height_attr": self.height_attr,
             "original_src": self.original_src,
             "source_attribute": self.source_attribute,
+            "candidates": [candidate.to_row() for candidate in self.candidates],
         }
 
 

@@ -494,7 +494,8 @@ def _add_image(
 ) -> None:
     """Place one ``<img>`` or count why not (data_uri, tracking_pixel, invalid_url, ...)."""
     attrs = node.attributes  # a dict: cheaper than ``attrs`` for several lookups
-    source = image_sources.choose_source(attrs, _picture_srcsets(node))
+    picture_srcsets = _picture_srcsets(node)
+    source = image_sources.choose_source(attrs, picture_srcsets)
     if source is None:
         return
     dropped = document.dropped_images
@@ -526,6 +527,7 @@ def _add_image(
         width_attr=width,
         height_attr=height,
         caption=captions.get(node.mem_id),
+        candidates=image_sources.image_candidates(attrs, picture_srcsets, base),
     )
     document.add_image(absolute, metadata)
 

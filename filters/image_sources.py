@@ -1,10 +1,25 @@
 """Where an ``<img>`` really points: src, srcset, ``<picture>`` sources and lazy-loading attributes.
 
 OBELICS took the first single-valued attribute, so a multi-candidate ``srcset`` was ignored, and
-resolved relative URLs against the domain root with https forced. Here the largest ``srcset``
-candidate wins, lazy-loading attributes win over placeholder ``src`` values, and URLs resolve
-with ``urljoin`` against ``<base href>`` (itself resolved against the page URL), so ``//host/x``
-keeps the page's scheme.
+resolved relative URLs against the domain root with https forced. Here every candidate is kept,
+in one order of preference (``ordered_sources``), and the first is the document's image URL.
+URLs resolve with ``urljoin`` against ``<base href>`` (itself resolved against the page URL), so
+``//host/x`` keeps the page's scheme.
+
+Order of preference (issue #17; the first entry is what ``images[i]`` holds):
+
+1. when ``src`` is missing, empty, a ``data:`` URI or a placeholder file name (``blank.gif``,
+   ``spacer.png``, ...): the lazy-loading attributes, in ``LAZY_ATTRIBUTES`` order (a page
+   script would swap them in); a srcset-style one contributes its candidates, largest first;
+2. the ``srcset`` candidates of the image and of the ``<source>`` elements of an enclosing
+   ``<picture>``, largest first (width descriptor, then density; a bare candidate is 1x;
+   ties keep document order, the image's own srcset before the picture's);
+3. ``src``;
+4. when ``src`` is a real image: the lazy-loading attributes, as in 1.
+
+Why: the largest srcset candidate is the best image for a network fetch, but crawlers usually
+captured ``src``, so an archive lookup or a failed fetch needs the others (``image_candidates``
+keeps them, resolved, without ``data:`` URIs, unresolvable values or repeated URLs).
 """
 
 from __future__ import annotations
@@ -12,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
+
+from webweave.filters.document import ImageCandidate
 
 # Lazy-loading attributes, most specific first; a srcset-style one is parsed as a srcset.
 LAZY_ATTRIBUTES = (
@@ -46,10 +63,11 @@ _WEB_SCHEMES = ("http", "https")
 
 @dataclass(frozen=True, slots=True)
 class ImageSource:
-    """The chosen value (as written, one candidate for a srcset) and the attribute it came from."""
+    """One source value as written (one candidate for a srcset), its attribute and descriptor."""
 
     value: str
     attribute: str
+    descriptor: str = ""  # the srcset descriptor as written ("480w", "2x"), "" for others
 
 
 def base_url(base_href: str | None, page_url: str) -> str:
@@ -63,29 +81,69 @@ def base_url(base_href: str | None, page_url: str) -> str:
 
 
 def choose_source(attrs: dict, picture_srcsets: list[str] | tuple = ()) -> ImageSource | None:
-    """The best source of one ``<img>``: lazy attribute over placeholder, largest srcset over src.
+    """The preferred source of one ``<img>``: the first of ``ordered_sources``.
 
     ``picture_srcsets`` are the ``srcset`` values of the ``<source>`` elements of an enclosing
     ``<picture>``; they compete with the image's own ``srcset``.
     """
+    sources = ordered_sources(attrs, picture_srcsets)
+    return sources[0] if sources else None
+
+
+def ordered_sources(attrs: dict, picture_srcsets: list[str] | tuple = ()) -> list[ImageSource]:
+    """Every source value of one ``<img>`` in the order of preference of the module docstring."""
     src = (attrs.get("src") or "").strip()
+    lazy = _lazy_sources(attrs)
+    srcset = _srcset_sources(attrs.get("srcset"), picture_srcsets)
     if not src or is_placeholder(src):
-        for name in LAZY_ATTRIBUTES:
-            value = attrs.get(name)
-            if value and value.strip():
-                if "srcset" in name:
-                    best = largest_candidate(value)
-                    if best:
-                        return ImageSource(best, name)
-                elif not value.strip().startswith("data:"):
-                    return ImageSource(value.strip(), name)
-    srcset = attrs.get("srcset")
-    best = largest_candidate(srcset, *picture_srcsets) if srcset or picture_srcsets else None
-    if best:
-        return ImageSource(best, "srcset")
-    if src:
-        return ImageSource(src, "src")
-    return None
+        return lazy + srcset + ([ImageSource(src, "src")] if src else [])
+    return srcset + [ImageSource(src, "src")] + lazy
+
+
+def _lazy_sources(attrs: dict) -> list[ImageSource]:
+    """Lazy-loading attribute values (``data:`` values skipped), srcset-style ones expanded."""
+    sources = []
+    for name in LAZY_ATTRIBUTES:
+        value = attrs.get(name)
+        if not value or not value.strip():
+            continue
+        if "srcset" in name:
+            sources += _by_size([ImageSource(u, name, d) for u, d in parse_srcset(value)])
+        elif not value.strip().startswith("data:"):
+            sources.append(ImageSource(value.strip(), name))
+    return sources
+
+
+def _srcset_sources(srcset: str | None, picture_srcsets: list[str] | tuple) -> list[ImageSource]:
+    candidates = [
+        ImageSource(url, "srcset", descriptor)
+        for value in (srcset, *picture_srcsets)
+        for url, descriptor in parse_srcset(value or "")
+    ]
+    return _by_size(candidates)
+
+
+def _by_size(sources: list[ImageSource]) -> list[ImageSource]:
+    """Largest first; ``sorted`` is stable, so equal sizes keep document order."""
+    return sorted(sources, key=lambda s: _candidate_size(s.descriptor), reverse=True)
+
+
+def image_candidates(
+    attrs: dict, picture_srcsets: list[str] | tuple, base: str
+) -> list[ImageCandidate]:
+    """The resolved candidates of one ``<img>``: ``ordered_sources`` without ``data:`` URIs,
+    values that do not resolve to an http(s) URL, and URLs already listed."""
+    candidates, seen = [], set()
+    for source in ordered_sources(attrs, picture_srcsets):
+        if source.value.startswith("data:"):
+            continue
+        url, _ = resolve(source.value, base)
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        width, density = _descriptor_values(source.descriptor)
+        candidates.append(ImageCandidate(url, source.value, source.attribute, width, density))
+    return candidates
 
 
 def is_placeholder(src: str) -> bool:
@@ -131,6 +189,20 @@ def _candidate_size(descriptor: str) -> tuple[float, float]:
         try:
             if token.endswith("w"):
                 width = float(token[:-1])
+            elif token.endswith("x"):
+                density = float(token[:-1])
+        except ValueError:
+            continue
+    return width, density
+
+
+def _descriptor_values(descriptor: str) -> tuple[int | None, float | None]:
+    """(width from ``NNNw``, density from ``N.Nx``) as written; None where absent or unreadable."""
+    width = density = None
+    for token in descriptor.lower().split():
+        try:
+            if token.endswith("w"):
+                width = int(float(token[:-1]))
             elif token.endswith("x"):
                 density = float(token[:-1])
         except ValueError:

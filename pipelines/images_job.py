@@ -82,8 +82,7 @@ from webweave.pipelines.parquet_shards import (
 from webweave.pipelines.stage_runner import StageChain, StageFailure
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records, open_warc_stream
 from webweave.schemas import dead_letter as dead_letter_schema
-from webweave.schemas import image_documents, image_results, image_store, pairs
-from webweave.schemas.registry import check_table
+from webweave.schemas import documents, image_documents, image_results, image_store, pairs
 
 DOCUMENTS, PAIRS, IMAGES, RESULTS, DEAD_LETTER = (
     "documents",
@@ -104,7 +103,7 @@ STAGE_STATUS = {
 IMAGE_STAGES = tuple(STAGE_STATUS)
 
 # The ``images:`` section of pipelines/default_config.yaml (the one place defaults live).
-DEFAULT_IMAGES_CONFIG: dict = default_config()["images"]
+DEFAULT_IMAGES_CONFIG: dict = default_config().images
 
 
 def images_config(section: dict | None = None) -> dict:
@@ -150,16 +149,10 @@ def stable_bucket(text: str, buckets: int) -> int:
 
 
 def _read_documents(path: str) -> list[dict]:
+    """A run's documents file (older schema versions upgraded: their candidates are null)."""
     with FileSystems.open(path) as handle:
         table = pq.read_table(handle)
-    check_table(table, _documents_schema())
-    return table.to_pylist()
-
-
-def _documents_schema():
-    from webweave.schemas import documents
-
-    return documents.SCHEMA
+    return documents.upgrade_table(table).to_pylist()
 
 
 class ReadImageRefs(beam.DoFn):
@@ -829,7 +822,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_section(path: str | None) -> dict:
     """The ``images:`` section of the user's config, the whole file validated as usual."""
-    return load_config(path)["images"]
+    return load_config(path).images
 
 
 def images_main(argv: list[str] | None = None, beam_args: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.pipelines.parquet_shards import join, write_table_atomically
-from webweave.schemas import check_table
 from webweave.schemas import documents as documents_schema
 
 OBELICS_SCHEMA = pa.schema(
@@ -75,7 +74,7 @@ def document_files(run_dir: str) -> list[str]:
 def iter_rows(path: str, batch_rows: int = 1000) -> Iterator[dict]:
     with FileSystems.open(path) as handle:
         parquet = pq.ParquetFile(handle)
-        check_table(parquet.schema_arrow.empty_table(), documents_schema.SCHEMA)
+        documents_schema.upgrade_table(parquet.schema_arrow.empty_table())  # older too
         for batch in parquet.iter_batches(batch_size=batch_rows):
             yield from batch.to_pylist()
 

@@ -112,9 +112,15 @@ def _basename(path: str) -> str:
 
 
 def _open_parquet(path: str, schema, result: Verification) -> pq.ParquetFile | None:
+    """The file, when its schema is ``schema`` (a schema module's ``upgrade_table`` also admits
+    the older versions that module still reads); None, with the problem noted, otherwise."""
     try:
         parquet = pq.ParquetFile(FileSystems.open(path))
-        check_table(parquet.schema_arrow.empty_table(), schema)
+        empty = parquet.schema_arrow.empty_table()
+        if callable(schema):
+            schema(empty)
+        else:
+            check_table(empty, schema)
     except SchemaMismatch as error:
         result.problems.append(f"{path}: {error}")
         return None
@@ -137,7 +143,7 @@ def _note_shard(path: str, table: str, rows: int, result: Verification) -> None:
 def _check_documents(output_dir: str, result: Verification) -> None:
     seen_ids: set[str] = set()
     for path in _match(join(output_dir, DOCUMENTS, "*.parquet")):
-        parquet = _open_parquet(path, documents_schema.SCHEMA, result)
+        parquet = _open_parquet(path, documents_schema.upgrade_table, result)
         if parquet is None:
             continue
         rows = 0
@@ -155,7 +161,7 @@ def _check_extracted(output_dir: str, result: Verification) -> None:
     names = set()
     for path in _match(join(output_dir, EXTRACTED, "*.parquet")):
         names.add(_basename(path))
-        parquet = _open_parquet(path, extracted_schema.SCHEMA, result)
+        parquet = _open_parquet(path, extracted_schema.upgrade_table, result)
         if parquet is None:
             continue
         kept = sum(r["drop_reason"] is None for r in _rows(parquet, ["drop_reason"]))

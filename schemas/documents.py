@@ -8,10 +8,25 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from webweave.schemas.registry import versioned
+from webweave.schemas.registry import upgraded, versioned
 
 NAME = "documents"
-VERSION = 2  # 2: caption, digest flags, language, filter_scores (issues #3, #6)
+# 2: caption, digest flags, language, filter_scores (issues #3, #6)
+# 3: image_metadata.candidates, every URL an image could load (issue #17)
+VERSION = 3
+# Files of version 2 are still read: ``upgrade_table`` gives them null candidates.
+OLDEST_READABLE_VERSION = 2
+
+# One URL an <img> could load; filters/image_sources.py documents the order of preference.
+IMAGE_CANDIDATE = pa.struct(
+    [
+        pa.field("url", pa.string()),  # absolute; candidates[0].url is the document's image URL
+        pa.field("original_src", pa.string()),  # the value as written
+        pa.field("attribute", pa.string()),  # src, srcset, data-src, data-srcset, ...
+        pa.field("descriptor_width", pa.int32()),  # srcset "480w"
+        pa.field("descriptor_density", pa.float64()),  # srcset "2x"; both null: none (1x)
+    ]
+)
 
 IMAGE_METADATA = pa.struct(
     [
@@ -21,6 +36,8 @@ IMAGE_METADATA = pa.struct(
         pa.field("height_attr", pa.int32()),
         pa.field("original_src", pa.string()),  # the attribute value as written
         pa.field("source_attribute", pa.string()),  # src, srcset, data-src, ...
+        # Every candidate, preferred first; null in files written before version 3.
+        pa.field("candidates", pa.list_(IMAGE_CANDIDATE)),
     ]
 )
 
@@ -101,3 +118,9 @@ SCHEMA = versioned(
     NAME,
     VERSION,
 )
+
+
+def upgrade_table(table: pa.Table) -> pa.Table:
+    """A documents table of any readable version in this version's schema (fields added since
+    are null); raises ``SchemaMismatch`` for anything else."""
+    return upgraded(table, SCHEMA, OLDEST_READABLE_VERSION)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 from webweave.schemas import documents
-from webweave.schemas.registry import versioned
+from webweave.schemas.registry import upgraded, versioned
 
 NAME = "extracted"
-VERSION = 1
+VERSION = 2  # 2: the documents columns of documents version 3 (image candidates, issue #17)
+# Files of version 1 are still read: ``upgrade_table`` gives them null image candidates.
+OLDEST_READABLE_VERSION = 1
 
 PARAGRAPH_RECORD = pa.struct(
     [
@@ -49,3 +51,9 @@ SCHEMA = versioned(
 )
 
 DOCUMENT_COLUMNS = documents.SCHEMA.names
+
+
+def upgrade_table(table: pa.Table) -> pa.Table:
+    """An extracted table of any readable version in this version's schema (fields added since
+    are null); raises ``SchemaMismatch`` for anything else."""
+    return upgraded(table, SCHEMA, OLDEST_READABLE_VERSION)

@@ -20,7 +20,7 @@ from webweave.schemas import documents
 from webweave.schemas.registry import versioned
 
 NAME = "image_documents"
-VERSION = 1
+VERSION = 2  # 2: image_metadata carries the candidates of documents version 3 (issue #17)
 
 IMAGE_METADATA = pa.struct(
     list(documents.IMAGE_METADATA)

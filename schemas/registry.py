@@ -43,6 +43,26 @@ def check_table(table: pa.Table, expected: pa.Schema) -> None:
         raise SchemaMismatch(f"schema mismatch: {diff}")
 
 
+def upgraded(table: pa.Table, expected: pa.Schema, oldest_version: int) -> pa.Table:
+    """``table`` in the ``expected`` schema when it is the same table at a version from
+    ``oldest_version`` on: every version change since then only added nullable fields, which
+    Arrow's cast fills with nulls. Anything else must match exactly (``check_table``)."""
+    got, want = schema_id(table.schema), schema_id(expected)
+    if got is not None and want is not None and got[0] == want[0]:
+        if got[1] < oldest_version:
+            raise SchemaMismatch(
+                f"{got[0]} schema version {got[1]} is older than this reader reads "
+                f"({oldest_version} to {want[1]})"
+            )
+        if got[1] < want[1]:
+            try:
+                table = table.cast(expected)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
+                raise SchemaMismatch(f"cannot read {got[0]} version {got[1]}: {error}") from None
+    check_table(table, expected)
+    return table
+
+
 def _describe_difference(got: pa.Schema, want: pa.Schema) -> str:
     got_fields = {f.name: f for f in got}
     want_fields = {f.name: f for f in want}

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from webweave.filters.document import ImageMetadata
+from webweave.filters.document import ImageCandidate, ImageMetadata
 from webweave.filters.extraction import (
     DomTooDeep,
     ExtractionOptions,
@@ -123,7 +123,10 @@ def test_reading_order_of_text_and_images():
     assert doc.texts == ["Bridge vote", P1, None, "Between.", P2, P3]
     assert doc.images == [None, None, "http://example.org/a.jpg", None, None, None]
     assert doc.image_metadata[2] == ImageMetadata(
-        original_src="/a.jpg", source_attribute="src", alt_text="A bridge"
+        original_src="/a.jpg",
+        source_attribute="src",
+        alt_text="A bridge",
+        candidates=[ImageCandidate("http://example.org/a.jpg", "/a.jpg", "src")],
     )
     doc.check_interleaving()
 
