@@ -154,7 +154,7 @@ def run_dedup(keys_path: str, mode: str) -> dict:
     from webweave.pipelines.grouping import BEAM_SHUFFLE, Grouping
 
     rss_before = peak_rss_mb()
-    config = DedupConfig(measure_shuffle_bytes=True, max_removed_fraction=None)
+    config = DedupConfig.default().replace(measure_shuffle_bytes=True, max_removed_fraction=None)
     with tempfile.TemporaryDirectory() as spill:
         grouping = Grouping(spill_dir=spill) if mode == "disk" else BEAM_SHUFFLE
         start = time.perf_counter()

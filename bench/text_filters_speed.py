@@ -36,12 +36,13 @@ import time
 from pathlib import Path
 
 from webweave.filters.extraction import extract
-from webweave.filters.language_id import LanguageIdentifier
-from webweave.filters.text_filter_stages import (
+from webweave.filters.text.config import TextFilterConfig
+from webweave.filters.text.language_id import LanguageIdentifier
+from webweave.filters.text.stages import (
     DocumentFilter,
     ParagraphFilter,
-    TextFilterConfig,
     language_id_text,
+    load_lists,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,8 +103,8 @@ def best_ms_after_extraction(run, pages: list, rounds: int) -> float:
 
 def make_filters():
     """The stages with the default config, the packaged model and the default word lists."""
-    config = TextFilterConfig.from_config({})
-    lists = config.load_lists()
+    config = TextFilterConfig.default()
+    lists = load_lists(config)
     lid = LanguageIdentifier()
     paragraph, document = ParagraphFilter(config, lid, lists), DocumentFilter(config, lists)
     lid("warm up the model")

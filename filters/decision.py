@@ -2,7 +2,8 @@
 
 A stage is a pure object with no I/O and no global state. The generic runner in
 ``webweave.pipelines.stage_runner`` counts drops per reason and turns exceptions into
-dead-letter rows, so stages neither count nor catch.
+dead-letter rows, so stages neither count nor catch. A Drop names the stage that made it: the
+runner fills ``stage`` in, so stages need not.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Drop:
-    """A decision to drop an item. ``reason`` is a short, stable snake_case name."""
+    """A decision to drop an item. ``reason`` is a short, stable snake_case name; ``stage`` the
+    name of the stage that decided (set by the runner when the stage leaves it out)."""
 
     reason: str
     scores: dict[str, Any] = field(default_factory=dict)
+    stage: str | None = None
 
 
 class Stage(Protocol[T]):

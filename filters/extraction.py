@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from webweave.filters import boilerplate, image_sources
 from webweave.filters.decision import StageError
 from webweave.filters.document import Document, ImageMetadata
+from webweave.schemas.config import Count, PositiveInt, Seconds, Section
 
 
 class PageTooLarge(StageError):
@@ -45,25 +46,18 @@ class ExtractionTimeout(StageError):
 
 
 @dataclass(frozen=True)
-class ExtractionOptions:
-    """The ``extraction:`` section of the job config (defaults = ``default_config.yaml``)."""
+class ExtractionOptions(Section):
+    """The ``extraction:`` section of the job config (defaults: ``default_config.yaml``)."""
 
-    max_html_chars: int = 8_000_000
-    max_dom_depth: int = 512
-    time_budget_seconds: float = 2.0
-    keep_lists: bool = True
-    keep_tables: bool = True
-    tracking_pixel_max_side: int = 2
-    max_images_per_document: int = 1000
+    yaml_name = "extraction"
 
-    @classmethod
-    def from_config(cls, section: dict) -> ExtractionOptions:
-        """Build from ``config["extraction"]``; unknown keys are an error, not a silent no-op."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(section) - set(known)
-        if unknown:
-            raise ValueError(f"unknown extraction options: {sorted(unknown)}")
-        return cls(**section)
+    max_html_chars: PositiveInt
+    max_dom_depth: PositiveInt
+    time_budget_seconds: Seconds
+    keep_lists: bool
+    keep_tables: bool
+    tracking_pixel_max_side: Count
+    max_images_per_document: Count
 
 
 # Formatting tags: their text belongs to the enclosing block's paragraph. Every other element
@@ -93,6 +87,7 @@ _SHORTEST_TAG = 3  # "<b>": a page under 3 characters per tag holds fewer tags t
 _CHECK_EVERY = 512  # nodes between two deadline checks (a power of two)
 _CHECK_MASK = _CHECK_EVERY - 1
 _MAX_INLINE_CLIMB = 8  # inline ancestors ``_space_before`` looks through
+_FIGURE_CLIMB = 6  # levels between a <figure> and its caption or images
 
 
 def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = None) -> Document:
@@ -101,7 +96,7 @@ def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = 
     Raises ``PageTooLarge``, ``DomTooDeep`` or ``ExtractionTimeout`` (all ``StageError``) for
     pages over the configured limits, so the runner dead-letters them instead of hanging.
     """
-    options = options or ExtractionOptions()
+    options = options or ExtractionOptions.default()
     deadline = time.perf_counter() + options.time_budget_seconds
     text = _decode(html)
     _check_size(text, options)
@@ -114,7 +109,7 @@ def extract(html: str | bytes, url: str, *, options: ExtractionOptions | None = 
     base = image_sources.base_url(_base_href(head), url)
     found = boilerplate.survey(body, lambda: _check_deadline(deadline))
     images_before = _count_sourced_images(found.images, deadline)
-    captions = _figure_captions(found.figcaptions)
+    captions = _figure_captions(found.figcaptions, found.images)
     _clean(tree, body, found, options)
     blocks = _walk(body, found.weak, options.max_dom_depth - 2, deadline)
     _emit(choose_content(blocks), document, base, options, captions)
@@ -142,21 +137,40 @@ def _check_size(text: str, options: ExtractionOptions) -> None:
     if len(text) < _SHORTEST_TAG * _PRESCAN_MIN_TAGS or text.count("<") < _PRESCAN_MIN_TAGS:
         return  # the length test first: counting costs 3% of a typical page's extraction
     run = max(options.max_dom_depth * _TAG_RUN_WITHOUT_CLOSE, 2000)
-    if _opening_run_pattern(run).search(text):
+    if _has_opening_run(text, run):
         raise DomTooDeep(f"more than {run} nested opening tags in a row")
 
 
-_RUN_PATTERNS: dict[int, re.Pattern] = {}
+# Elements that never hold the tags after them: void elements, and those that an opening tag
+# of their own kind or a sibling's closes (HTML's optional end tags; ``<a>`` by the adoption
+# agency). They do not deepen the nesting, so a run does not count them.
+_NOT_NESTING_TAG = re.compile(
+    r"<(?:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr|basefont|"
+    r"bgsound|frame|keygen|p|li|dt|dd|option|optgroup|td|th|tr|tbody|thead|tfoot|colgroup|"
+    r"caption|rb|rt|rp|a)\b",
+    re.IGNORECASE,
+)
+_NOT_A_TAG = re.compile(r"<(?![a-zA-Z])")  # a comment, doctype, or a bare '<' in text
 
 
-def _opening_run_pattern(run: int) -> re.Pattern:
-    """``run`` opening tags with no closing tag between: what deep nesting looks like raw."""
-    if run not in _RUN_PATTERNS:
-        void = "area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr|p|li|option|td|tr"
-        _RUN_PATTERNS[run] = re.compile(
-            rf"(?:<(?!(?:{void})\b)[a-zA-Z][^<>]*>[^<]*){{{run}}}", re.IGNORECASE
-        )
-    return _RUN_PATTERNS[run]
+def _has_opening_run(text: str, run: int) -> bool:
+    """Whether ``run`` nesting opening tags follow each other with no closing tag, comment or
+    bare '<' between: what deep nesting looks like raw.
+
+    Linear and mostly in C: the text is cut at closing tags (a literal split), and only the
+    rare pieces long enough to hold ``run`` tags are cut further and counted.
+    """
+    shortest = run * _SHORTEST_TAG
+    pieces = text.split("</")
+    if max(map(len, pieces)) < shortest:
+        return False
+    for piece in pieces:
+        if len(piece) < shortest:
+            continue
+        for part in _NOT_A_TAG.split(piece):
+            if part.count("<") - len(_NOT_NESTING_TAG.findall(part)) >= run:
+                return True
+    return False
 
 
 def _check_deadline(deadline: float) -> None:
@@ -178,23 +192,39 @@ def _base_href(head: LexborNode | None) -> str | None:
     return node.attrs.get("href") if node is not None else None
 
 
-def _figure_captions(figcaptions: list[LexborNode]) -> dict[int, str]:
+def _figure_captions(figcaptions: list[LexborNode], images: list[LexborNode]) -> dict[int, str]:
     """Caption text per image ``mem_id``: a ``<figcaption>`` describes the images of its figure.
 
     Captions are not main text in either gold set, so ``boilerplate`` removes them; for an
     image-text corpus they are the best description of the image, so they travel as metadata.
+    An image takes the caption of the nearest captioned ``<figure>`` at most ``_FIGURE_CLIMB``
+    levels up (figure > link > picture > img is three), so the work stays linear in the page
+    whatever its depth.
     """
-    captions: dict[int, str] = {}
+    by_figure: dict[int, str] = {}
     for caption in figcaptions:
         text = " ".join(caption.text(deep=True).split())
-        figure = caption.parent
-        while figure is not None and figure.tag != "figure":
-            figure = figure.parent
-        if not text or figure is None:
-            continue
-        for img in figure.css("img"):
-            captions.setdefault(img.mem_id, text)
+        figure = _ancestor_within(caption, _FIGURE_CLIMB, lambda node: node.tag == "figure")
+        if text and figure is not None:
+            by_figure.setdefault(figure.mem_id, text)
+    captions: dict[int, str] = {}
+    if by_figure:
+        for img in images:
+            figure = _ancestor_within(img, _FIGURE_CLIMB, lambda node: node.mem_id in by_figure)
+            if figure is not None:
+                captions[img.mem_id] = by_figure[figure.mem_id]
     return captions
+
+
+def _ancestor_within(node: LexborNode, levels: int, wanted) -> LexborNode | None:
+    """The nearest ancestor of ``node`` at most ``levels`` up for which ``wanted`` holds."""
+    for _ in range(levels):
+        node = node.parent
+        if node is None:
+            return None
+        if wanted(node):
+            return node
+    return None
 
 
 def _clean(

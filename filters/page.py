@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from webweave.filters.charset import decode_html, utf16_without_bom
 from webweave.filters.decision import Drop
 from webweave.filters.http_payload import decode_http_body
 from webweave.filters.record_selection import http_header, media_type
-from webweave.filters.warc_record import WarcRecord
+from webweave.filters.warc_record import WarcConfig, WarcRecord
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -87,8 +86,8 @@ class PageDecoder:
 
     name = "decoding"
 
-    def __init__(self, config: dict[str, Any]):
-        self.max_decoded_bytes = int(config["warc"]["max_decoded_bytes"])
+    def __init__(self, warc: WarcConfig):
+        self.max_decoded_bytes = warc.max_decoded_bytes
 
     def __call__(self, record: WarcRecord) -> Page | Drop:
         content_type = http_header(record.http_headers, "Content-Type")

@@ -21,10 +21,30 @@ Drop reasons (stable snake_case; checked in this order):
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from webweave.filters.decision import Drop
-from webweave.filters.warc_record import WarcRecord
+from webweave.filters.warc_record import WarcConfig, WarcRecord
+from webweave.schemas.config import Between, NonEmpty, Section
+
+HttpStatus = Annotated[int, Between(100, 599)]
+
+
+@dataclass(frozen=True)
+class SelectionConfig(Section):
+    """``selection:``: which responses are HTML pages."""
+
+    yaml_name = "selection"
+
+    html_content_types: Annotated[tuple[str, ...], NonEmpty()]
+    accept_http_status_min: HttpStatus
+    accept_http_status_max: HttpStatus
+
+    def check(self) -> str | None:
+        if self.accept_http_status_min > self.accept_http_status_max:
+            return "accept_http_status_min is above accept_http_status_max"
+        return None
 
 _STATUS_CLASSES = {3: "http_redirect", 4: "http_client_error", 5: "http_server_error"}
 # WHATWG MIME sniffing "HTML" patterns, after leading whitespace, case-insensitive.
@@ -62,12 +82,11 @@ class RecordSelector:
 
     name = "selection"
 
-    def __init__(self, config: dict[str, Any]):
-        selection = config["selection"]
-        self.html_types = frozenset(t.lower() for t in selection["html_content_types"])
-        self.status_min = int(selection["accept_http_status_min"])
-        self.status_max = int(selection["accept_http_status_max"])
-        self.accept_resource = bool(config["warc"]["accept_resource_records"])
+    def __init__(self, selection: SelectionConfig, warc: WarcConfig):
+        self.html_types = frozenset(t.lower() for t in selection.html_content_types)
+        self.status_min = selection.accept_http_status_min
+        self.status_max = selection.accept_http_status_max
+        self.accept_resource = warc.accept_resource_records
 
     def __call__(self, record: WarcRecord) -> WarcRecord | Drop:
         reason = self._record_type_reason(record) or self._http_reason(record)

@@ -7,8 +7,26 @@ that produces them is ``webweave.pipelines.warc_source``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from webweave.filters.record_digest import ABSENT
+from webweave.schemas.config import PositiveInt, Section
+
+DigestPolicy = Literal["dead_letter", "flag"]
+
+
+@dataclass(frozen=True)
+class WarcConfig(Section):
+    """``warc:``: limits on reading a record and what to do when its digests do not match."""
+
+    yaml_name = "warc"
+
+    max_record_bytes: PositiveInt
+    max_decoded_bytes: PositiveInt
+    accept_resource_records: bool
+    verify_digests: bool
+    block_digest_mismatch: DigestPolicy
+    payload_digest_mismatch: DigestPolicy
 
 
 @dataclass(slots=True)

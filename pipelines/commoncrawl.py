@@ -15,12 +15,28 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 
 from webweave.pipelines.inputs import WarcInput, warc_name
+from webweave.schemas.config import Count, Seconds, Section
 
 log = logging.getLogger(__name__)
 USER_AGENT = "webweave/0.1 (+https://github.com/webweave/webweave)"
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CommonCrawlConfig(Section):
+    """``commoncrawl:``: where crawls are listed and fetched from, and how patiently."""
+
+    yaml_name = "commoncrawl"
+
+    base_url: str
+    default_crawl: str
+    collinfo_url: str
+    fallback_crawl: str
+    timeout_seconds: Seconds
+    retries: Count
 
 
 def latest_crawl(collinfo_url: str, fallback: str, timeout: float) -> str:

@@ -2,7 +2,7 @@
 
 Documents never go through a shuffle; only small keys do:
 
-    extracted shard names ─→ DedupKeysOfShard ─→ Deduplicate (pipelines/dedup.py) ─→ actions
+    extracted shard names ─→ DedupKeysOfShard ─→ Deduplicate (pipelines/dedup) ─→ actions
            │                                                                           │
            └───────────── CoGroupByKey(shard) ←── ActionsByShard ←─────────────────────┘
                                  │
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.dedup_actions import is_empty, remove_images, remove_paragraphs
+from webweave.pipelines.config import Config
 from webweave.pipelines.dedup import (
     ActionsByShard,
     DedupConfig,
@@ -32,14 +33,13 @@ from webweave.pipelines.dedup import (
     ShardActions,
     make_dedup_key,
 )
+from webweave.pipelines.dedup.keys import UrlOptions
 from webweave.pipelines.grouping import Grouping, grouping_for
 from webweave.pipelines.layout import DEDUP_CLUSTERS, DOCUMENTS, EXTRACTED
 from webweave.pipelines.parquet_shards import join, write_table_atomically
-from webweave.pipelines.run_stats import DEDUP_STAGES
 from webweave.schemas import documents as documents_schema
 from webweave.schemas import extracted as extracted_schema
 
-DEDUP_STEPS = tuple(step for step, _ in DEDUP_STAGES)
 KEY_COLUMNS = ["id", "texts", "images", "general_metadata", "drop_reason"]
 
 CLUSTERS_SCHEMA = pa.schema(
@@ -59,13 +59,12 @@ def read_extracted(path: str, columns: list[str] | None = None) -> pa.Table:
 class DedupKeysOfShard(beam.DoFn):
     """One extracted shard name → the ``DedupKey`` of each document the text filters kept."""
 
-    def __init__(self, output_dir: str, dedup: dict):
+    def __init__(self, output_dir: str, dedup: DedupConfig):
         self.output_dir = output_dir
         self.dedup = dedup
 
     def setup(self) -> None:
-        config = DedupConfig.from_dict(self.dedup)
-        self.signer, self.url_options = config.signer(), config.url_options()
+        self.signer, self.url_options = self.dedup.signer(), UrlOptions.of(self.dedup)
 
     def process(self, shard: str) -> Iterator[tuple]:
         table = read_extracted(join(self.output_dir, EXTRACTED, shard), KEY_COLUMNS)
@@ -164,22 +163,22 @@ def _cluster_rows(element) -> Iterator[tuple]:
         yield (shard, (doc_id, cluster_id, size))
 
 
-def curate(reports, output_dir: str, config: dict):
+def curate(reports, output_dir: str, config: Config):
     """Add dedup and the final write to the graph; returns the PCollection of write reports.
 
     ``reports``: the per-input reports of ``ProcessWarcInput`` (their ``shards`` lists).
     """
-    compression = config["run"]["parquet_compression"]
+    compression = config.run.parquet_compression
     shards = (
         reports
         | "ShardNames" >> beam.FlatMap(lambda report: report["shards"])
         | "SpreadShards" >> beam.Reshuffle()
     )
-    grouping = grouping_for(shards.pipeline, output_dir, config["shuffle"])
+    grouping = grouping_for(shards.pipeline, output_dir, config.shuffle)
     markers = shards | "ShardMarkers" >> beam.Map(lambda s: (s, None))
-    dedup_config = DedupConfig.from_dict(config["dedup"])
-    if any(getattr(dedup_config, step) for step in DEDUP_STEPS):
-        keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, config["dedup"]))
+    dedup_config = config.dedup
+    if dedup_config.any_step():
+        keys = shards | "DedupKeys" >> beam.ParDo(DedupKeysOfShard(output_dir, dedup_config))
         dedup = keys | "Deduplicate" >> Deduplicate(dedup_config, grouping, combined=False)
         by_shard = dedup["actions"] | "ActionsByShard" >> ActionsByShard(grouping)
         cluster_rows = _cluster_rows_by_shard(dedup, grouping)

@@ -32,11 +32,14 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import apache_beam as beam
 from apache_beam.coders import FastPrimitivesCoder
 from apache_beam.pvalue import PCollection
 from apache_beam.transforms.window import GlobalWindows
+
+from webweave.schemas.config import PositiveInt, Section
 
 _HEADER = struct.Struct(">II")  # key length, value length; then the key and value bytes
 MAX_OPEN_RUNS = 128  # merge fan-in: more runs are first merged into fewer, bigger runs
@@ -95,22 +98,32 @@ class Grouping:
 BEAM_SHUFFLE = Grouping()  # the default: Beam's own GroupByKey
 
 
-def grouping_for(pipeline: beam.Pipeline, output_dir: str, settings: dict) -> Grouping:
+@dataclass(frozen=True)
+class ShuffleConfig(Section):
+    """``shuffle:``: how the dedup steps group by key (never changes the output)."""
+
+    yaml_name = "shuffle"
+
+    mode: Literal["auto", "beam", "disk"]
+    directory: str
+    partitions: PositiveInt
+    buffer_mb: PositiveInt
+    group_memory_mb: PositiveInt
+
+
+def grouping_for(pipeline: beam.Pipeline, output_dir: str, settings: ShuffleConfig) -> Grouping:
     """The job's grouping from the config's ``shuffle:`` block and the pipeline's runner.
 
     ``mode: auto`` groups on disk under a local runner and with Beam's shuffle elsewhere.
     """
-    mode = settings["mode"]
-    if mode not in ("auto", "beam", "disk"):
-        raise ValueError(f"shuffle.mode must be auto, beam or disk, got {mode!r}")
     runner = type(getattr(pipeline, "runner", None)).__name__
-    if mode == "beam" or (mode == "auto" and runner not in LOCAL_RUNNERS):
+    if settings.mode == "beam" or (settings.mode == "auto" and runner not in LOCAL_RUNNERS):
         return BEAM_SHUFFLE
     return Grouping(
-        spill_dir=os.path.join(spill_root(output_dir, settings["directory"]), uuid.uuid4().hex),
-        partitions=settings["partitions"],
-        buffer_bytes=settings["buffer_mb"] << 20,
-        group_memory_bytes=settings["group_memory_mb"] << 20,
+        spill_dir=os.path.join(spill_root(output_dir, settings.directory), uuid.uuid4().hex),
+        partitions=settings.partitions,
+        buffer_bytes=settings.buffer_mb << 20,
+        group_memory_bytes=settings.group_memory_mb << 20,
     )
 
 

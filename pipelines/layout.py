@@ -9,6 +9,7 @@ DIR/stats.json                the funnel, closing exactly
 DIR/config.yaml               the effective configuration
 DIR/_manifest/*.json          one completion record per input WARC (resume)
 DIR/_progress/*.json          live heartbeats while a local run works
+DIR/report.html, DIR/report/  webweave report: the page and its figures
 """
 
 DOCUMENTS = "documents"
@@ -19,3 +20,5 @@ MANIFESTS = "_manifest"
 PROGRESS = "_progress"
 STATS = "stats.json"
 CONFIG = "config.yaml"
+REPORT_HTML = "report.html"
+REPORT_FIGURES = "report"

@@ -12,10 +12,27 @@ import os
 import posixpath
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+
+from webweave.schemas.config import PositiveInt, Section
+
+# Parquet codecs pyarrow writes (webweave writes zstd by default, issue #2).
+Compression = Literal["zstd", "snappy", "gzip", "brotli", "lz4", "none"]
+
+
+@dataclass(frozen=True)
+class RunConfig(Section):
+    """``run:``: how the run's Parquet shards are cut and compressed."""
+
+    yaml_name = "run"
+
+    shard_rows: PositiveInt
+    parquet_compression: Compression
 
 
 def join(folder: str, *parts: str) -> str:

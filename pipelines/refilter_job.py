@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import fields
 
 import apache_beam as beam
 import pyarrow as pa
 import yaml
 from apache_beam.io.filesystems import FileSystems
 
-from webweave.pipelines.config import ConfigError
+from webweave.pipelines.config import Config, ConfigError, load_config
 from webweave.pipelines.curation import read_extracted
 from webweave.pipelines.inputs import WarcInput
 from webweave.pipelines.layout import CONFIG, DEAD_LETTER, EXTRACTED, MANIFESTS
@@ -40,50 +41,49 @@ EXECUTION_ONLY = ("shuffle",)  # how the job runs, never what it writes: may dif
 FILTER_STAGES = ("paragraph_filter", "document_filter")
 
 
-def read_run_config(run_dir: str) -> dict:
-    with FileSystems.open(join(run_dir, CONFIG)) as handle:
-        return yaml.safe_load(handle.read())
+def read_run_config(run_dir: str) -> Config:
+    """The run's effective config (its ``config.yaml``), typed."""
+    path = join(run_dir, CONFIG)
+    if "://" in path:
+        with FileSystems.open(path) as handle:
+            return load_config(overrides=yaml.safe_load(handle.read()) or {})
+    return load_config(path)
 
 
-def check_refilterable(old: dict, new: dict) -> None:
+def check_refilterable(old: Config, new: Config) -> None:
     """ConfigError naming the first section that needs the WARCs to change."""
-    for section in sorted(set(old) | set(new)):
+    for item in fields(Config):
+        section = item.name
         if section in REFILTERABLE or section in EXECUTION_ONLY:
             continue
-        if old.get(section) != new.get(section):
+        if getattr(old, section) != getattr(new, section):
             raise ConfigError(
                 f"config section {section!r} differs from the run's; refilter re-applies only "
                 f"{' and '.join(REFILTERABLE)} (run `webweave run` again for the rest)"
             )
     key = "language_id_max_chars"  # the stored language is reused, never re-identified
-    if old["text_filters"].get(key) != new["text_filters"].get(key):
+    if old.text_filters.language_id_max_chars != new.text_filters.language_id_max_chars:
         raise ConfigError(f"text_filters.{key} differs from the run's; refilter reuses languages")
 
 
 class RowRefilter:
     """Re-applies one config's text filters to stored rows (Beam-free; tests call it)."""
 
-    def __init__(self, old: dict, new: dict):
-        from webweave.filters.language_id import LanguageIdentifier
-        from webweave.filters.text_filter_stages import (
-            DocumentFilter,
-            ParagraphFilter,
-            TextFilterConfig,
-        )
+    def __init__(self, old: Config, new: Config):
+        from webweave.filters.text.language_id import LanguageIdentifier
+        from webweave.filters.text.stages import DocumentFilter, ParagraphFilter, load_lists
 
-        old_section, new_section = dict(old["text_filters"]), dict(new["text_filters"])
-        self.enabled = new_section.pop("enabled")
-        self.old_enabled = old_section.pop("enabled")
-        self.old = TextFilterConfig.from_config(old_section)
-        self.new = TextFilterConfig.from_config(new_section)
-        self.lists = self.new.load_lists()
+        self.old, self.new = old.text_filters, new.text_filters
+        self.enabled, self.old_enabled = self.new.enabled, self.old.enabled
+        self.lists = load_lists(self.new)
         self.paragraph_filter = ParagraphFilter(self.new, LanguageIdentifier(), self.lists)
         self.document_filter = DocumentFilter(self.new, self.lists)
 
     def __call__(self, row: dict) -> tuple[dict, Counter]:
         """(the row as a run with the new config would store it, paragraphs it removed)."""
         from webweave.filters.decision import Drop
-        from webweave.filters.text_filter_stages import refilter_row, unfiltered_row
+        from webweave.filters.text.paragraphs import unfiltered_row
+        from webweave.filters.text.refilter import refilter_row
 
         stored = _as_python(row)
         if stored["paragraph_filter"] is not None:
@@ -118,7 +118,7 @@ def _as_python(row: dict) -> dict:
 class RefilterInput(beam.DoFn):
     """One input's manifest report → its ``extracted/`` shards re-thresholded, a new report."""
 
-    def __init__(self, run_dir: str, output_dir: str, old: dict, new: dict):
+    def __init__(self, run_dir: str, output_dir: str, old: Config, new: Config):
         self.run_dir, self.output_dir = run_dir, output_dir
         self.old, self.new = old, new
 
@@ -132,7 +132,7 @@ class RefilterInput(beam.DoFn):
             rows = [self._refilter(row, tally) for row in table.to_pylist()]
             out = pa.Table.from_pylist(rows, schema=extracted_schema.SCHEMA)
             path = join(self.output_dir, EXTRACTED, shard)
-            write_table_atomically(out, path, self.new["run"]["parquet_compression"])
+            write_table_atomically(out, path, self.new.run.parquet_compression)
         _copy_dead_letter(self.run_dir, self.output_dir, report)
         refiltered = _new_report(report, tally, self.refilter.enabled)
         refiltered["config_digest"] = step_config_digest(self.new)  # as a full run would
@@ -198,7 +198,7 @@ def manifest_reports(run_dir: str) -> list[dict]:
 
 
 def build_refilter_pipeline(
-    pipeline: beam.Pipeline, run_dir: str, output_dir: str, old: dict, new: dict
+    pipeline: beam.Pipeline, run_dir: str, output_dir: str, old: Config, new: Config
 ) -> beam.PCollection:
     """Add the refilter job to ``pipeline``; returns the PCollection of the stats.json path."""
     check_refilterable(old, new)

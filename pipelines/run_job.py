@@ -17,8 +17,9 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from webweave.pipelines.config import dump_config
+from webweave.pipelines.config import Config, dump_config
 from webweave.pipelines.curation import curate
+from webweave.pipelines.dedup import DedupConfig
 from webweave.pipelines.inputs import WarcInput, expand_pattern
 from webweave.pipelines.layout import (
     CONFIG,
@@ -54,7 +55,7 @@ class WriteConfig(beam.DoFn):
     def __init__(self, output_dir: str):
         self.output_dir = output_dir
 
-    def process(self, config: dict) -> Iterator[str]:
+    def process(self, config: Config) -> Iterator[str]:
         path = join(self.output_dir, CONFIG)
         with FileSystems.create(path) as handle:
             handle.write(dump_config(config).encode())
@@ -64,7 +65,7 @@ class WriteConfig(beam.DoFn):
 class WriteRunStats(beam.DoFn):
     """Assembles and writes ``stats.json`` once both report streams are merged."""
 
-    def __init__(self, output_dir: str, dedup_config: dict):
+    def __init__(self, output_dir: str, dedup_config: DedupConfig):
         self.output_dir = output_dir
         self.dedup_config = dedup_config
 
@@ -91,7 +92,7 @@ def _remove_leftovers(output_dir: str) -> None:
 
 
 def build_run_pipeline(
-    pipeline: beam.Pipeline, inputs: list[str | WarcInput], output_dir: str, config: dict
+    pipeline: beam.Pipeline, inputs: list[str | WarcInput], output_dir: str, config: Config
 ) -> beam.PCollection:
     """Add the run job to ``pipeline``; returns the PCollection of the stats.json path."""
     reports = (
@@ -104,7 +105,7 @@ def build_run_pipeline(
     return curate_and_report(reports, output_dir, config)
 
 
-def curate_and_report(reports: beam.PCollection, output_dir: str, config: dict):
+def curate_and_report(reports: beam.PCollection, output_dir: str, config: Config):
     """Steps 2–3 and the run's files (config.yaml, stats.json) from per-input reports.
 
     Shared by ``webweave run`` and ``webweave refilter``: both end the same way, which is
@@ -120,5 +121,5 @@ def curate_and_report(reports: beam.PCollection, output_dir: str, config: dict):
     extraction = reports | "MergeExtraction" >> beam.CombineGlobally(MergeExtractionReports())
     write_stats = writes | "MergeWrites" >> beam.CombineGlobally(MergeWriteReports())
     return extraction | "WriteStats" >> beam.ParDo(
-        WriteRunStats(output_dir, config["dedup"]), beam.pvalue.AsSingleton(write_stats)
+        WriteRunStats(output_dir, config.dedup), beam.pvalue.AsSingleton(write_stats)
     )

@@ -13,18 +13,13 @@ from collections import Counter
 import apache_beam as beam
 
 from webweave.filters.record_digest import empty_counts
+from webweave.pipelines.dedup import STEPS, DedupConfig
 from webweave.pipelines.funnel import Funnel
 
-# Dedup steps in the order they run (pipelines/dedup.py), each with the reason its stage uses
+# Dedup steps in the order they run (pipelines/dedup), each with the reason its stage uses
 # for documents it removes. image_url_frequency and paragraph_dedup remove positions, not
 # documents; a document they leave empty is dropped with the "empty_after_…" reason.
-DEDUP_STAGES = (
-    ("url_dedup", "url_duplicate"),
-    ("near_duplicates", "near_duplicate"),
-    ("image_url_frequency", "empty_after_image_removal"),
-    ("paragraph_dedup", "empty_after_paragraph_removal"),
-    ("image_set_dedup", "image_set_duplicate"),
-)
+DEDUP_STAGES = tuple((step.name, step.document_reason) for step in STEPS)
 
 
 class MergeExtractionReports(beam.CombineFn):
@@ -93,13 +88,13 @@ class MergeWriteReports(beam.CombineFn):
         return accumulator
 
 
-def assemble_stats(extraction: dict, writes: dict, dedup_config: dict) -> dict:
+def assemble_stats(extraction: dict, writes: dict, dedup_config: DedupConfig) -> dict:
     """The content of ``stats.json``: extraction funnel + one stage per enabled dedup step."""
     funnel = Funnel.from_list(extraction["funnel"])
     flowing = funnel.stages[-1].out if funnel.stages else 0
     dropped = Counter(writes["dropped"])
     for step, reason in DEDUP_STAGES:
-        if not dedup_config.get(step):
+        if not getattr(dedup_config, step):
             continue
         removed = dropped.pop(reason, 0)
         stage = funnel.stage(step)

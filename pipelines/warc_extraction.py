@@ -29,12 +29,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from webweave.filters.document_builder import DocumentBuilder, DocumentRow
-from webweave.filters.extraction import ExtractionOptions
 from webweave.filters.page import PageDecoder
 from webweave.filters.record_digest import MISMATCH, OK, STATS_NAMES, empty_counts
 from webweave.filters.record_selection import RecordSelector
+from webweave.filters.warc_record import WarcConfig
 from webweave.pipelines import commoncrawl
-from webweave.pipelines.config import ConfigError
+from webweave.pipelines.commoncrawl import CommonCrawlConfig
+from webweave.pipelines.config import Config
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.inputs import WarcInput, is_url
 from webweave.pipelines.layout import DEAD_LETTER, EXTRACTED, MANIFESTS, PROGRESS
@@ -45,7 +46,13 @@ from webweave.pipelines.parquet_shards import (
     read_json,
     write_json_atomically,
 )
-from webweave.pipelines.stage_runner import StageChain, StageFailure
+from webweave.pipelines.stage_runner import (
+    StageFailure,
+    StageRunner,
+    Where,
+    failure_row,
+    publish_funnel,
+)
 from webweave.pipelines.warc_source import (
     WarcReadError,
     WarcRecord,
@@ -57,19 +64,6 @@ from webweave.schemas import extracted as extracted_schema
 
 READ_STAGE = "read"
 HEARTBEAT_SECONDS = 2.0
-DIGEST_POLICIES = ("dead_letter", "flag")
-
-
-def digest_policies(config: dict) -> tuple[str, str]:
-    """(block, payload) mismatch policies of ``warc:``; ConfigError for anything else."""
-    warc = config["warc"]
-    policies = (warc["block_digest_mismatch"], warc["payload_digest_mismatch"])
-    for key, value in zip(
-        ("block_digest_mismatch", "payload_digest_mismatch"), policies, strict=True
-    ):
-        if value not in DIGEST_POLICIES:
-            raise ConfigError(f"warc.{key} must be one of {DIGEST_POLICIES}, got {value!r}")
-    return policies
 
 
 def _digest_flag(status: str) -> bool | None:
@@ -80,8 +74,11 @@ def _digest_flag(status: str) -> bool | None:
 class _DigestGate:
     """Counts digest statuses of every record read; says which mismatches are dead-lettered."""
 
-    def __init__(self, config: dict):
-        self.block_policy, self.payload_policy = digest_policies(config)
+    def __init__(self, warc: WarcConfig):
+        self.block_policy, self.payload_policy = (
+            warc.block_digest_mismatch,
+            warc.payload_digest_mismatch,
+        )
         self.counts = empty_counts()
 
     def check(self, record: WarcRecord) -> tuple[str, str] | None:
@@ -97,45 +94,32 @@ class _DigestGate:
         return None
 
 
-@dataclass(slots=True)
-class _Failure:
-    """A dead-letter cause outside the stage chain (read errors, digests, invalid rows)."""
-
-    error_type: str
-    message: str
-
-
 # Config sections the streaming step's output depends on (dedup runs after it, every time).
 STEP_SECTIONS = ("warc", "selection", "extraction", "text_filters", "run")
 
 
-def step_config_digest(config: dict) -> str:
+def step_config_digest(config: Config) -> str:
     """A fingerprint of what shapes ``extracted/``: a manifest made under another is stale."""
-    relevant = {section: config[section] for section in STEP_SECTIONS}
+    relevant = {section: getattr(config, section).to_dict() for section in STEP_SECTIONS}
     text = json.dumps(relevant, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def build_stages(config: dict) -> list:
+def build_stages(config: Config) -> list:
     """The per-record stage chain after reading, from the config (text filters optional)."""
     stages = [
-        RecordSelector(config),
-        PageDecoder(config),
-        DocumentBuilder(ExtractionOptions.from_config(config["extraction"])),
+        RecordSelector(config.selection, config.warc),
+        PageDecoder(config.warc),
+        DocumentBuilder(config.extraction),
     ]
-    text_filters = dict(config["text_filters"])
-    if text_filters.pop("enabled"):
-        from webweave.filters.language_id import LanguageIdentifier
-        from webweave.filters.text_filter_stages import (
-            DocumentFilter,
-            ParagraphFilter,
-            TextFilterConfig,
-        )
+    text_filters = config.text_filters
+    if text_filters.enabled:
+        from webweave.filters.text.language_id import LanguageIdentifier
+        from webweave.filters.text.stages import DocumentFilter, ParagraphFilter, load_lists
 
-        filter_config = TextFilterConfig.from_config(text_filters)
-        lists = filter_config.load_lists()
-        stages.append(ParagraphFilter(filter_config, LanguageIdentifier(), lists))
-        stages.append(DocumentFilter(filter_config, lists))
+        lists = load_lists(text_filters)
+        stages.append(ParagraphFilter(text_filters, LanguageIdentifier(), lists))
+        stages.append(DocumentFilter(text_filters, lists))
     return stages
 
 
@@ -152,8 +136,7 @@ def tune_garbage_collector() -> None:
 class ProcessWarcInput(beam.DoFn):
     """One WARC file in, its ``extracted/`` shards written, one report dict out."""
 
-    def __init__(self, output_dir: str, config: dict):
-        digest_policies(config)  # a bad policy fails when the graph is built, not on a worker
+    def __init__(self, output_dir: str, config: Config):
         self.output_dir = output_dir
         self.config = config
         self.heartbeat = "://" not in output_dir  # progress files only for local runs
@@ -174,18 +157,18 @@ class ProcessWarcInput(beam.DoFn):
             # Finished under another configuration: its shards are not what this run would
             # write, so the input is processed again (its old shards are replaced).
             Metrics.counter("run", "inputs_redone_config_changed").inc()
-        with _local_copy(warc_input, self.config["commoncrawl"]) as location:
+        with _local_copy(warc_input, self.config.commoncrawl) as location:
             report = self._process(warc_input, location)
         report["config_digest"] = digest
         write_json_atomically(manifest, report)
-        _publish_counters(report)
+        publish_funnel(report["funnel"])
+        Metrics.counter("run", "inputs_done").inc()
         yield report
 
     def _process(self, warc_input: WarcInput, location: str) -> dict:
         started = time.monotonic()
         prefix = warc_input.shard_prefix
-        run = self.config["run"]
-        rows, compression = run["shard_rows"], run["parquet_compression"]
+        rows, compression = self.config.run.shard_rows, self.config.run.parquet_compression
         extracted = fresh_shard_writer(
             join(self.output_dir, EXTRACTED), prefix, extracted_schema.SCHEMA,
             shard_rows=rows, compression=compression,
@@ -196,41 +179,42 @@ class ProcessWarcInput(beam.DoFn):
         )  # fmt: skip
         funnel = Funnel()
         read = funnel.stage(READ_STAGE)
-        chain = StageChain(self.stages, funnel)
-        gate = _DigestGate(self.config)
+        runner = StageRunner(self.stages, dead.add, funnel)
+        gate = _DigestGate(self.config.warc)
         tally = _Tally()
         slowest = {"offset": None, "seconds": 0.0, "cpu_seconds": 0.0}
         progress = _Heartbeat(self.output_dir, warc_input, enabled=self.heartbeat)
-        warc = self.config["warc"]
+        warc = self.config.warc
         with open_warc_stream(location) as stream:
             for item in iter_warc_records(
                 stream,
                 warc_input.name,
-                max_record_bytes=warc["max_record_bytes"],
-                verify_digests=warc["verify_digests"],
+                max_record_bytes=warc.max_record_bytes,
+                verify_digests=warc.verify_digests,
             ):
                 read.in_ += 1
                 progress.tick(read.in_)
                 if isinstance(item, WarcReadError):
                     read.errors += 1
-                    dead.add(_dead_row(item.source, item.offset, None, None, READ_STAGE, item))
+                    failure = StageFailure(READ_STAGE, item.error_type, item.message)
+                    dead.add(failure_row(Where(item.source, item.offset), failure))
                     continue
                 rejected = gate.check(item)
                 if rejected is not None:
                     read.errors += 1
-                    dead.add(_record_dead_row(item, READ_STAGE, _Failure(*rejected)))
+                    dead.add(failure_row(_where(item), StageFailure(READ_STAGE, *rejected)))
                     continue
                 read.out += 1
                 wall, cpu = time.monotonic(), time.thread_time()
-                result = chain.run(item)
+                result = runner.run(item, _where(item))
                 wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
                 _note_slowest(slowest, item.offset, wall, cpu)
                 if isinstance(result, StageFailure):
-                    dead.add(_record_dead_row(item, result.stage, result))
-                elif isinstance(result, DocumentRow):
+                    continue  # the runner wrote its dead-letter row
+                if isinstance(result, DocumentRow):
                     _add_extracted(item, result, None, extracted, tally)
-                elif isinstance(chain.dropped_item, DocumentRow):  # dropped by a text filter
-                    _add_extracted(item, chain.dropped_item, result.reason, extracted, tally)
+                elif isinstance(runner.dropped_item, DocumentRow):  # dropped by a text filter
+                    _add_extracted(item, runner.dropped_item, result.reason, extracted, tally)
         extracted.close()
         dead.close()
         progress.done()
@@ -292,26 +276,12 @@ def _note_slowest(slowest: dict, offset: int, wall: float, cpu: float) -> None:
     slowest["cpu_seconds"] = max(slowest["cpu_seconds"], round(cpu, 3))
 
 
-def _record_dead_row(record: WarcRecord, stage: str, failure) -> dict:
-    return _dead_row(
-        record.source, record.offset, record.record_id, record.target_uri, stage, failure
-    )
-
-
-def _dead_row(source, offset, record_id, url, stage, failure) -> dict:
-    return {
-        "source_file": source,
-        "record_offset": offset,
-        "record_id": record_id,
-        "url": url,
-        "stage": stage,
-        "error_type": failure.error_type,
-        "message": failure.message,
-    }
+def _where(record: WarcRecord) -> Where:
+    return Where(record.source, record.offset, record.record_id, record.target_uri)
 
 
 @contextlib.contextmanager
-def _local_copy(warc_input: WarcInput, cc_config: dict) -> Iterator[str]:
+def _local_copy(warc_input: WarcInput, cc_config: CommonCrawlConfig) -> Iterator[str]:
     """Yield a location ``open_warc_stream`` can read: URLs are downloaded to a temp file."""
     if not is_url(warc_input.location):
         yield warc_input.location
@@ -321,8 +291,8 @@ def _local_copy(warc_input: WarcInput, cc_config: dict) -> Iterator[str]:
         commoncrawl.download(
             warc_input.location,
             path,
-            timeout=cc_config["timeout_seconds"],
-            retries=cc_config["retries"],
+            timeout=cc_config.timeout_seconds,
+            retries=cc_config.retries,
         )
         yield path
 
@@ -344,15 +314,3 @@ class _Heartbeat:
     def done(self) -> None:
         if self.enabled and FileSystems.exists(self.path):
             FileSystems.delete([self.path])
-
-
-def _publish_counters(report: dict) -> None:
-    """Mirror the input's funnel into Beam counters (visible live in the Dataflow UI)."""
-    for stage in report["funnel"]:
-        name = stage["stage"]
-        Metrics.counter("funnel", f"{name}.in").inc(stage["in"])
-        Metrics.counter("funnel", f"{name}.out").inc(stage["out"])
-        Metrics.counter("funnel", f"{name}.errors").inc(stage["errors"])
-        for reason, count in stage["dropped"].items():
-            Metrics.counter("funnel", f"{name}.dropped.{reason}").inc(count)
-    Metrics.counter("run", "inputs_done").inc()

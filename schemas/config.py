@@ -24,9 +24,26 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any, ClassVar, TypeVar, get_args, get_origin, get_type_hints
 
+import yaml
+
 S = TypeVar("S", bound="Section")
+# The one file with every default value (package data of webweave.pipelines, read as data).
+DEFAULTS_PACKAGE, DEFAULTS_FILE = "webweave.pipelines", "default_config.yaml"
+
+
+@cache
+def default_text() -> str:
+    """The text of ``pipelines/default_config.yaml``."""
+    return resources.files(DEFAULTS_PACKAGE).joinpath(DEFAULTS_FILE).read_text("utf-8")
+
+
+def default_values() -> dict[str, Any]:
+    """The published defaults as plain YAML values (a fresh copy each call)."""
+    return yaml.safe_load(default_text())
 
 
 class ConfigError(ValueError):
@@ -113,8 +130,8 @@ class Section:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(data) - set(names), key=str)
         if unknown:
-            key = _dotted(where, unknown[0])
-            raise ConfigError(_located(source, f"unknown config key {key!r}{_suggest(unknown[0], names)}"))
+            key, hint = _dotted(where, unknown[0]), _suggest(unknown[0], names)
+            raise ConfigError(_located(source, f"unknown config key {key!r}{hint}"))
         missing = [name for name in names if name not in data]
         if missing:
             key = _dotted(where, missing[0])
@@ -132,6 +149,11 @@ class Section:
         """A rule across keys of this section; the problem in words, or None when it holds."""
         return None
 
+    @classmethod
+    def default(cls: type[S]) -> S:
+        """The section with the published defaults of ``default_config.yaml``."""
+        return _default(cls)
+
     def to_dict(self) -> dict[str, Any]:
         """The section as plain YAML values (what ``config.yaml`` and fingerprints hold)."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -140,6 +162,14 @@ class Section:
         """A copy with ``changes`` (typed values), checked again like a parsed section."""
         merged = {**self.to_dict(), **{k: _plain(v) for k, v in changes.items()}}
         return type(self).parse(merged, self.yaml_name or type(self).__name__)
+
+
+@cache
+def _default(cls: type[S]) -> S:
+    data: Any = default_values()
+    for key in cls.yaml_name.split("."):
+        data = data[key]
+    return cls.parse(data, cls.yaml_name, DEFAULTS_FILE)
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -182,12 +212,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
+def _convert(value: Any, hint: Any, where: str, source: str, constraints: tuple = ()) -> Any:
     """``value`` checked and converted to ``hint`` (see the module docstring)."""
-    constraints: tuple = ()
     if get_origin(hint) is typing.Annotated:
         hint, *extra = get_args(hint)
-        constraints = tuple(extra)
+        constraints = (*constraints, *extra)
     origin = get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = get_args(hint)
@@ -196,9 +225,7 @@ def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
                 return None
             raise _error(source, where, value, "must not be null")
         hint = next(o for o in options if o is not type(None))
-        return _convert(
-            value, typing.Annotated[hint, *constraints] if constraints else hint, where, source
-        )
+        return _convert(value, hint, where, source, constraints)
     converted = _convert_plain(value, hint, where, source)
     for constraint in constraints:
         problem = constraint.problem(converted)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from webweave.schemas.registry import versioned
@@ -24,3 +26,24 @@ SCHEMA = versioned(
     NAME,
     VERSION,
 )
+
+
+def row(
+    source_file: str,
+    stage: str,
+    error_type: str,
+    message: str,
+    record_offset: int | None = None,
+    record_id: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
+    """One dead-letter row: every job builds its rows here, so they all have one shape."""
+    return {
+        "source_file": source_file,
+        "record_offset": record_offset,
+        "record_id": record_id,
+        "url": url,
+        "stage": stage,
+        "error_type": error_type,
+        "message": message,
+    }

@@ -23,15 +23,17 @@ from webweave.pipelines.dedup import (
     Deduplicate,
     ImageSetDedup,
     ImageUrlFrequency,
-    ParagraphDedupPerDomain,
+    ParagraphDedup,
     UrlDedup,
     capture_time_us,
-    image_set_key,
     make_dedup_key,
     shard_actions,
 )
+from webweave.pipelines.dedup.image_set_dedup import image_set_key
 
 from conftest import BEAM_TEST_RUNNER
+
+DEFAULTS = DedupConfig.default()
 
 
 def key(
@@ -100,7 +102,11 @@ def test_image_url_in_more_than_n_documents_is_removed_everywhere() -> None:
         for doc in docs[:11]
     ]
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-        result = pipeline | beam.Create(docs) | ImageUrlFrequency(max_documents=10)
+        result = (
+            pipeline
+            | beam.Create(docs)
+            | ImageUrlFrequency(DEFAULTS.replace(max_image_documents=10))
+        )
         assert_that(result["survivors"], equal_to(expected_survivors), label="survivors")
         assert_that(result["actions"], equal_to(expected_actions), label="actions")
         assert_that(result["flagged_urls"], equal_to([frequent]), label="flagged")
@@ -139,7 +145,11 @@ def test_paragraph_in_three_documents_of_a_domain_is_removed_from_all() -> None:
         for doc in docs[:3]
     ]  # `shared` is in 2 a.com docs (+1 on b.com); `twice` is in 2 docs (3 occurrences)
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-        result = pipeline | beam.Create(docs) | ParagraphDedupPerDomain(min_documents=3)
+        result = (
+            pipeline
+            | beam.Create(docs)
+            | ParagraphDedup(DEFAULTS.replace(min_paragraph_documents=3))
+        )
         assert_that(result["actions"], equal_to(expected), label="actions")
         assert_that(result["survivors"], equal_to(docs), label="survivors")
 
@@ -167,7 +177,7 @@ def test_image_set_key_is_delimited_and_order_free() -> None:
 def test_deduplicate_runs_steps_on_survivors_in_order() -> None:
     """A repeat capture neither counts towards image frequency nor survives image-set dedup."""
     logo = "https://cdn/logo.png"
-    config = DedupConfig(near_duplicates=False, max_image_documents=2)
+    config = DEFAULTS.replace(near_duplicates=False, max_image_documents=2)
     first = key("p1", "https://s.com/p", "2022-01-01T00:00:00Z", images=(logo, "https://i/1"))
     recapture = key("p2", "https://s.com/p", "2023-01-01T00:00:00Z", images=(logo, "https://i/1"))
     other = key("q", "https://s.com/q", images=(logo, "https://i/2"))
@@ -189,7 +199,7 @@ def test_deduplicate_runs_steps_on_survivors_in_order() -> None:
 
 def test_deduplicate_image_set_sees_images_left_after_frequency_removal() -> None:
     logo = "https://cdn/logo.png"
-    config = DedupConfig(near_duplicates=False, max_image_documents=2)
+    config = DEFAULTS.replace(near_duplicates=False, max_image_documents=2)
     docs = [
         key("x", images=(logo, "https://i/shared"), date="2023-01-01T00:00:00Z"),
         key("y", images=("https://i/shared", logo), date="2022-01-01T00:00:00Z"),
@@ -226,7 +236,7 @@ def test_removed_fraction_guard_fails_the_job() -> None:
     docs = [key(f"d{i}", url, f"202{i}-01-01T00:00:00Z") for i in range(4)]
     with pytest.raises(Exception, match="removed 3 of 4"):
         with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-            _ = pipeline | beam.Create(docs) | UrlDedup(max_removed_fraction=0.5)
+            _ = pipeline | beam.Create(docs) | UrlDedup(DEFAULTS.replace(max_removed_fraction=0.5))
 
 
 def test_actions_by_shard_folds_one_shard() -> None:
@@ -249,16 +259,23 @@ def test_actions_by_shard_folds_one_shard() -> None:
         )
 
 
-def test_config_from_dict_rejects_unknown_and_useless_settings() -> None:
-    config = DedupConfig.from_dict({"minhash_bands": 20, "drop_params": ["REF"]})
-    assert config.minhash_bands == 20 and config.drop_params == frozenset({"ref"})
-    with pytest.raises(ValueError, match="unknown"):
-        DedupConfig.from_dict({"minhash_band": 20})
-    with pytest.raises(ValueError):
-        DedupConfig.from_dict({"min_paragraph_documents": 1})
+def test_config_rejects_unknown_and_useless_settings() -> None:
+    from webweave.pipelines.dedup.keys import UrlOptions
+    from webweave.schemas.config import ConfigError
+
+    config = DEFAULTS.replace(minhash_bands=20, drop_params=["REF"])
+    assert config.minhash_bands == 20 and UrlOptions.of(config).drop_params == frozenset({"ref"})
+    with pytest.raises(ConfigError, match="unknown config key 'dedup.minhash_band'"):
+        DedupConfig.parse({**DEFAULTS.to_dict(), "minhash_band": 20})
+    with pytest.raises(ConfigError, match="dedup.min_paragraph_documents = 1: must be >= 2"):
+        DEFAULTS.replace(min_paragraph_documents=1)
+    with pytest.raises(ConfigError, match="dedup.minhash_bands = -3: must be >= 1"):
+        DEFAULTS.replace(minhash_bands=-3)
 
 
 def test_make_dedup_key_from_a_document() -> None:
+    from webweave.pipelines.dedup.keys import UrlOptions
+
     texts = ["Intro text here.\n\nSubscribe now!", None, "Body paragraph."]
     images = [None, "https://i/a.jpg", None]
     doc_key = make_dedup_key(
@@ -269,6 +286,7 @@ def test_make_dedup_key_from_a_document() -> None:
         texts,
         images,
         MinHashSignature(),
+        UrlOptions.of(DEFAULTS),
     )
     assert doc_key.url == "https://news.example.co.uk/a"
     assert doc_key.domain == "example.co.uk"
@@ -307,19 +325,16 @@ def _peak_bytes(outputs) -> int:
 @pytest.mark.parametrize("size", [2_000, 40_000])
 def test_reducers_stream_their_groups(size: int) -> None:
     """Memory per group stays flat from 2k to 40k members: no reducer holds its group."""
-    from webweave.pipelines.dedup import (
-        _FlagDomainParagraph,
-        _FlagFrequentImage,
-        _KeepOnePerGroup,
-        large_star,
-        star_edges,
-    )
+    from webweave.pipelines.dedup.connected_components import large_star, star_edges
+    from webweave.pipelines.dedup.image_url_frequency import _FlagFrequentImage
+    from webweave.pipelines.dedup.paragraph_dedup import _FlagDomainParagraph
+    from webweave.pipelines.dedup.step import KeepOnePerGroup
 
     def packed(i: int) -> tuple:
         return tuple(key(f"d{i:07d}", "https://example.com/same", shard=f"s{i % 9}"))
 
     reducers = {
-        "keep_one": _KeepOnePerGroup(URL_DUPLICATE).process(("u", _LazyGroup(size, packed))),
+        "keep_one": KeepOnePerGroup(URL_DUPLICATE).process(("u", _LazyGroup(size, packed))),
         "image_frequency": _FlagFrequentImage(10).process(
             ("https://i/logo", _LazyGroup(size, lambda i: f"d{i:07d}"))
         ),
@@ -340,4 +355,10 @@ def test_image_frequency_guard_catches_a_step_that_flags_everything() -> None:
     docs = [key(f"d{i}", images=(f"https://i/{i % 3}.jpg",)) for i in range(9)]
     with pytest.raises(Exception, match="ImageUrlFrequency removed 3 of 3"):
         with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-            _ = pipeline | beam.Create(docs) | ImageUrlFrequency(1, max_removed_fraction=0.9)
+            _ = (
+                pipeline
+                | beam.Create(docs)
+                | ImageUrlFrequency(
+                    DEFAULTS.replace(max_image_documents=1, max_removed_fraction=0.9)
+                )
+            )

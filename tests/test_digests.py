@@ -229,7 +229,7 @@ def test_verification_can_be_switched_off(tmp_path) -> None:
 def test_unknown_policy_is_a_config_error(tmp_path, capsys) -> None:
     status, _ = run_with(tmp_path, "warc:\n  block_digest_mismatch: ignore\n")
     assert status == 2
-    assert "warc.block_digest_mismatch must be one of" in capsys.readouterr().err
+    assert "warc.block_digest_mismatch = 'ignore': must be one of" in capsys.readouterr().err
 
 
 def test_read_errors_are_not_counted_as_digests() -> None:

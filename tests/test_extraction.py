@@ -96,7 +96,7 @@ def test_lists_and_tables_kept():
 
 def test_lists_and_tables_can_be_dropped():
     parts = ("<ul><li>First item of the list</li></ul>", "<table><tr><td>1998</td></tr></table>")
-    options = ExtractionOptions(keep_lists=False, keep_tables=False)
+    options = ExtractionOptions.default().replace(keep_lists=False, keep_tables=False)
     assert texts(extract(article(*parts), URL, options=options)) == ["Bridge vote", P1, P2, P3]
 
 
@@ -214,7 +214,9 @@ def test_dropped_images_counted_with_reasons():
 
 def test_too_many_images():
     parts = [f'<img src="/i/{n}.png">' for n in range(5)]
-    doc = extract(article(*parts), URL, options=ExtractionOptions(max_images_per_document=2))
+    doc = extract(
+        article(*parts), URL, options=ExtractionOptions.default().replace(max_images_per_document=2)
+    )
     assert doc.num_images == 2
     assert doc.dropped_images == {"too_many_images": 3}
 
@@ -238,7 +240,7 @@ def test_every_sourced_image_is_placed_or_counted():
         '<img src="/t.gif" width="2" height="2">',
     ]
     html = article(*imgs, outside="<aside>" + "".join(imgs) + "</aside>")
-    doc = extract(html, URL, options=ExtractionOptions(max_images_per_document=1))
+    doc = extract(html, URL, options=ExtractionOptions.default().replace(max_images_per_document=1))
     assert doc.num_images + sum(doc.dropped_images.values()) == 10
 
 
@@ -278,14 +280,17 @@ def test_bytes_utf8():
 
 
 def test_options_from_config_match_defaults():
-    assert ExtractionOptions.from_config(default_config()["extraction"]) == ExtractionOptions()
-    with pytest.raises(ValueError, match="unknown extraction options"):
-        ExtractionOptions.from_config({"max_html_char": 5})
+    assert default_config().extraction == ExtractionOptions.default()
+    assert ExtractionOptions.default().max_dom_depth == 512
+    with pytest.raises(ValueError, match="unknown config key 'extraction.max_html_char'"):
+        ExtractionOptions.parse({**ExtractionOptions.default().to_dict(), "max_html_char": 5})
 
 
 def test_page_too_large():
     with pytest.raises(PageTooLarge) as error:
-        extract("<p>" + "x" * 200, URL, options=ExtractionOptions(max_html_chars=100))
+        extract(
+            "<p>" + "x" * 200, URL, options=ExtractionOptions.default().replace(max_html_chars=100)
+        )
     assert error.value.kind == "page_too_large"
 
 
@@ -302,19 +307,21 @@ def test_dom_depth_limit_after_parse():
     html = page("<div>" * 600 + "deep" + "</div>" * 600)
     with pytest.raises(DomTooDeep):
         extract(html, URL)
-    assert extract(html, URL, options=ExtractionOptions(max_dom_depth=1000)).texts == ["deep"]
+    assert extract(
+        html, URL, options=ExtractionOptions.default().replace(max_dom_depth=1000)
+    ).texts == ["deep"]
 
 
 def test_tiny_time_budget():
     html = article(*[f"<p>Paragraph number {n} of a long page.</p>" for n in range(2000)])
     with pytest.raises(ExtractionTimeout) as error:
-        extract(html, URL, options=ExtractionOptions(time_budget_seconds=0.0))
+        extract(html, URL, options=ExtractionOptions.default().replace(time_budget_seconds=1e-9))
     assert error.value.kind == "extraction_timeout"
 
 
 def test_a_million_images_end_bounded():
     html = page('<img src="/i.png">' * 1_000_000)
-    options = ExtractionOptions(max_html_chars=50_000_000)
+    options = ExtractionOptions.default().replace(max_html_chars=50_000_000)
     start = time.perf_counter()
     try:
         doc = extract(html, URL, options=options)

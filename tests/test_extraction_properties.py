@@ -29,7 +29,7 @@ from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines.config import default_config
 from webweave.pipelines.warc_source import WarcReadError, WarcRecord, iter_warc_records
 
-OPTIONS = ExtractionOptions(time_budget_seconds=1.0)
+OPTIONS = ExtractionOptions.default().replace(time_budget_seconds=1.0)
 SLACK = 2.0
 PROPERTY = settings(
     max_examples=120,
@@ -216,11 +216,11 @@ def damage(data: bytes, how: tuple[str, float, bytes]) -> bytes:
 
 def run_stages(record: WarcRecord) -> None:
     """Selection, decoding, extraction: only their own StageErrors may come out."""
-    item = RecordSelector(CONFIG)(record)
+    item = RecordSelector(CONFIG.selection, CONFIG.warc)(record)
     if isinstance(item, Drop):
         return
     try:
-        page_ = PageDecoder(CONFIG)(item)
+        page_ = PageDecoder(CONFIG.warc)(item)
         result = DocumentBuilder(OPTIONS)(page_)
     except StageError:
         return

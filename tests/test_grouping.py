@@ -18,6 +18,7 @@ from webweave.pipelines.grouping import (
     BEAM_SHUFFLE,
     MergeSortedRuns,
     SpilledValues,
+    ShuffleConfig,
     grouping_for,
     spill_root,
     write_run,
@@ -165,7 +166,7 @@ def _reader(path: str):
 )
 def test_grouping_follows_the_runner_and_the_config(tmp_path, runner, mode, on_disk) -> None:
     pipeline = types.SimpleNamespace(runner=type(runner, (), {})())
-    grouping = grouping_for(pipeline, str(tmp_path), {**SETTINGS, "mode": mode})
+    grouping = grouping_for(pipeline, str(tmp_path), ShuffleConfig.parse({**SETTINGS, "mode": mode}))
     assert grouping.on_disk is on_disk
     if on_disk:
         assert grouping.spill_dir.startswith(str(tmp_path / "_shuffle"))
@@ -177,5 +178,5 @@ def test_remote_outputs_spill_to_the_temp_dir_and_bad_modes_fail(tmp_path) -> No
     owned = spill_root(str(tmp_path), str(tmp_path / "scratch"))
     assert owned.startswith(str(tmp_path / "scratch" / "webweave-shuffle-"))  # never the folder
     assert spill_root(str(tmp_path)) == str(tmp_path / "_shuffle")
-    with pytest.raises(ValueError, match="shuffle.mode"):
-        grouping_for(types.SimpleNamespace(), str(tmp_path), {**SETTINGS, "mode": "memory"})
+    with pytest.raises(ValueError, match="shuffle.mode = 'memory': must be one of"):
+        ShuffleConfig.parse({**SETTINGS, "mode": "memory"})

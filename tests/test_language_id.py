@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from webweave.filters.language_id import (
+from webweave.filters.text.config import DocumentThresholds, TextFilterConfig
+from webweave.filters.text.language_id import (
     CODE_ALIASES,
     MACROLANGUAGE_MEMBERS,
     LanguageIdentifier,
@@ -15,8 +16,7 @@ from webweave.filters.language_id import (
     same_language,
     to_lid176_code,
 )
-from webweave.filters.text_filter_stages import TextFilterConfig, language_id_text
-from webweave.filters.text_filters import DocumentThresholds
+from webweave.filters.text.stages import language_id_text
 
 from conftest import fixture_path
 
@@ -117,7 +117,7 @@ def test_language_codes_normalise_to_lid176():
     assert {m for ms in MACROLANGUAGE_MEMBERS.values() for m in ms} <= known
     assert same_language("az", "azb") and not same_language("azb", "az")
     assert not same_language("bs", "hr") and not same_language("no", "da")
-    assert DocumentThresholds(languages=("eng", "nb")).languages == ("en", "no")
+    assert DocumentThresholds.default().replace(languages=("eng", "nb")).languages == ("en", "no")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "12345"])
@@ -135,7 +135,7 @@ def test_bounded_prefix_keeps_every_label():
     characters (whole pages average ~5,000)."""
     import json
 
-    config = TextFilterConfig.from_config({})
+    config = TextFilterConfig.default()
     assert config.language_id_max_chars == 2500
     texts = [
         text_body(p.read_text(encoding="utf-8"))

@@ -21,8 +21,9 @@ from webweave.filters.union_find import components_by_union_find
 from webweave.pipelines.dedup import (
     NEAR_DUPLICATE,
     ConnectedComponents,
+    DedupConfig,
     DedupKey,
-    NearDuplicateClusters,
+    NearDuplicates,
     star_edges,
 )
 from webweave.pipelines.grouping import BEAM_SHUFFLE
@@ -182,7 +183,8 @@ def test_near_duplicate_quality_on_planted_corpus(tmp_path, on_disk: bool) -> No
     ]
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
         grouping = small_disk_grouping(tmp_path / "spill") if on_disk else BEAM_SHUFFLE
-        result = pipeline | beam.Create(keys) | NearDuplicateClusters(rounds=12, grouping=grouping)
+        step = NearDuplicates(DedupConfig.default().replace(cc_rounds=12), grouping)
+        result = pipeline | beam.Create(keys) | step
         _collect(result["cluster_members"], tmp_path / "members.pkl", "Members")
         _collect(result["actions"], tmp_path / "actions.pkl", "Actions")
         _collect(result["cluster_sizes"], tmp_path / "sizes.pkl", "Sizes")
@@ -259,7 +261,11 @@ def test_near_duplicate_clusters_keep_the_latest_capture(tmp_path) -> None:
     a, b = doc("a", 2020, (b"k1", b"x1")), doc("b", 2023, (b"k1", b"k2"))
     c, d = doc("c", 2021, (b"y1", b"k2")), doc("d", 2022, (b"z1", b"z2"))
     with BeamTestPipeline(runner=BEAM_TEST_RUNNER) as pipeline:
-        result = pipeline | beam.Create([a, b, c, d]) | NearDuplicateClusters(rounds=3)
+        result = (
+            pipeline
+            | beam.Create([a, b, c, d])
+            | NearDuplicates(DedupConfig.default().replace(cc_rounds=3))
+        )
         assert_that(result["survivors"], equal_to([b, d]), label="survivors")
         assert_that(
             result["actions"] | beam.Map(lambda x: (x.doc_id, x.reason, x.kept_doc_id)),

@@ -40,7 +40,7 @@ def test_parse_warc_date(value: str | None, expected: datetime | None) -> None:
 
 def pages_of(relative: str) -> list[Page]:
     config = load_config()
-    selector, decoder = RecordSelector(config), PageDecoder(config)
+    selector, decoder = RecordSelector(config.selection, config.warc), PageDecoder(config.warc)
     path = fixture_path(relative)
     with open(path, "rb") as stream:
         kept = [
@@ -98,7 +98,7 @@ def record_with(body: bytes, headers: list[tuple[str, str]]) -> WarcRecord:
 def test_gzip_cp1251_page() -> None:
     html = "<html><body>Привет, мир</body></html>"
     headers = [("Content-Type", "text/html; charset=windows-1251"), ("Content-Encoding", "gzip")]
-    page = PageDecoder(load_config())(record_with(gzip.compress(html.encode("cp1251")), headers))
+    page = PageDecoder(load_config().warc)(record_with(gzip.compress(html.encode("cp1251")), headers))
     assert (page.html, page.charset, page.charset_source) == (html, "cp1251", "http_header")
     assert page.warc_date == datetime(2024, 1, 1, 12, tzinfo=UTC)
     assert (page.offset, page.length, page.warc_truncated) == (10, 20, "length")
@@ -108,7 +108,7 @@ def test_decoding_errors_propagate_with_kind() -> None:
     config = load_config(overrides={"warc": {"max_decoded_bytes": 1000}})
     headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
     with pytest.raises(StageError) as info:
-        PageDecoder(config)(record_with(gzip.compress(bytes(5000)), headers))
+        PageDecoder(config.warc)(record_with(gzip.compress(bytes(5000)), headers))
     assert info.value.kind == "decompressed_too_large"
 
 

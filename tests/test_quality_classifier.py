@@ -18,16 +18,17 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from webweave.filters.decision import Drop
-from webweave.filters.language_id import LanguageIdentifier
 from webweave.filters.page import PageDecoder
-from webweave.filters.quality_classifier import (
+from webweave.filters.text.config import TextFilterConfig
+from webweave.filters.text.language_id import LanguageIdentifier
+from webweave.filters.text.quality_classifier import (
     QualityClassifier,
     read_texts,
     sidecar_path,
     train,
     train_main,
 )
-from webweave.filters.text_filter_stages import DocumentFilter, TextFilterConfig
+from webweave.filters.text.stages import DocumentFilter
 from webweave.pipelines.config import load_config
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
 
@@ -65,7 +66,7 @@ def positive_texts(lid: LanguageIdentifier) -> list[str]:
 
 def page_texts(relative: str) -> list[str]:
     """Whole-page text of every HTML response of a fixture WARC."""
-    decoder = PageDecoder(load_config())
+    decoder = PageDecoder(load_config().warc)
     path = fixture_path(relative)
     texts = []
     with open(path, "rb") as stream:
@@ -129,7 +130,7 @@ def test_train_main_end_to_end(corpus, tmp_path, capsys):
     again = pickle.loads(pickle.dumps(model))  # Beam: only the path travels
     assert again.score(positives[0]) == pytest.approx(model.score(positives[0]))
 
-    config = TextFilterConfig.from_config({"quality": {"model": str(out)}})
+    config = TextFilterConfig.default().replace(quality={"model": str(out)})
     row = {"texts": [negatives[0]], "images": [None], "general_metadata": {}}
     scores = DocumentFilter(config).score(row)
     assert scores["quality_score"] == pytest.approx(model.score(negatives[0]))
@@ -163,7 +164,7 @@ def test_read_texts_formats(tmp_path):
 
 def test_document_filter_skips_quality_without_model(caplog):
     caplog.set_level("INFO")
-    stage = DocumentFilter(TextFilterConfig.from_config({}))
+    stage = DocumentFilter(TextFilterConfig.default())
     assert stage.quality is None
     assert sum("quality filter skipped" in r.message for r in caplog.records) == 1
     row = {"texts": ["too short"], "images": [None], "general_metadata": {}}

@@ -45,7 +45,8 @@ def make(
 
 @pytest.fixture
 def selector() -> RecordSelector:
-    return RecordSelector(load_config())
+    config = load_config()
+    return RecordSelector(config.selection, config.warc)
 
 
 def test_html_response_is_kept(selector: RecordSelector) -> None:
@@ -101,16 +102,16 @@ def test_sniff_html() -> None:
 
 def test_status_range_is_configurable() -> None:
     config = load_config(overrides={"selection": {"accept_http_status_max": 399}})
-    assert not isinstance(RecordSelector(config)(make(status=301)), Drop)
+    assert not isinstance(RecordSelector(config.selection, config.warc)(make(status=301)), Drop)
 
 
 def test_accept_resource_records() -> None:
     config = load_config(overrides={"warc": {"accept_resource_records": True}})
     resource = make("resource", status=None)
     resource.content_type = "text/html"
-    assert RecordSelector(config)(resource) is resource
+    assert RecordSelector(config.selection, config.warc)(resource) is resource
     resource.content_type = "text/plain"
-    assert RecordSelector(config)(resource) == Drop("non_html")
+    assert RecordSelector(config.selection, config.warc)(resource) == Drop("non_html")
 
 
 def test_pywb_fixture_drop_reasons(selector: RecordSelector) -> None:

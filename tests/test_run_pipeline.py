@@ -14,7 +14,7 @@ import pytest
 from webweave.filters.document import check_interleaving
 from webweave.pipelines import grouping
 from webweave.pipelines.cli import main
-from webweave.pipelines.curation import DEDUP_STEPS
+from webweave.pipelines.dedup import STEPS
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.obelics_export import OBELICS_SCHEMA
 from webweave.schemas import check_table, dead_letter, documents
@@ -174,7 +174,7 @@ def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path, monkeypatch):
     assert not runs_written  # and mode beam did not
     disk, beam = outputs["disk"], outputs["beam"]
     assert not (disk / "_shuffle").exists()  # the disk run left no sorted runs behind
-    dedup_stages = [s for s in read_stats(disk)["funnel"] if s["stage"] in DEDUP_STEPS]
+    dedup_stages = [s for s in read_stats(disk)["funnel"] if s["stage"] in {step.name for step in STEPS}]
     assert all(stage["dropped"] for stage in dedup_stages[:2]), dedup_stages  # url, near-dup
     assert list((disk / "dedup_clusters").glob("*.parquet"))
     for folder in ("documents", "dedup_clusters"):

@@ -1,4 +1,4 @@
-"""``webweave report DIR``: the page a data person tunes thresholds with (pipelines/run_report.py).
+"""``webweave report DIR``: the page a data person tunes thresholds with (pipelines/report/).
 
 A real run of two fixture WARCs is reported once; the page is parsed back and checked against the
 run's own files (stats.json, config.yaml, extracted/), computed here independently: every figure
@@ -24,7 +24,7 @@ import yaml
 from PIL import Image
 
 from webweave.pipelines.cli import main
-from webweave.pipelines.run_report import DOCUMENT_SCORES, PARAGRAPH_SCORES, write_report
+from webweave.pipelines.report import DOCUMENT_SCORES, PARAGRAPH_SCORES, write_report
 
 from conftest import BEAM_TEST_RUNNER, EXTRACTION_ONLY_CONFIG, fixture_path
 

@@ -5,40 +5,37 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from webweave.filters.decision import Drop
-from webweave.filters.repetition import (
+from text_oracles import (
+    TextStats,
     _hashed_ngram_counts,
     character_repetition_ratio,
+    count_special_characters,
+    decide_records,
     gopher_scores,
+    punctuation_counts,
+    rebuild_records,
+    reference_document_scores,
+    score_records,
+    special_character_ratio,
+    word_ratio,
     word_repetition_ratio,
 )
-from webweave.filters.text_filter_stages import (
-    DocumentFilter,
-    ParagraphFilter,
-    TextFilterConfig,
-    refilter_row,
-    unfiltered_row,
-    with_thresholds,
+
+from webweave.filters.decision import Drop
+from webweave.filters.text.config import DocumentThresholds, ParagraphThresholds, TextFilterConfig
+from webweave.filters.text.normalization import Pieces, obelics_words
+from webweave.filters.text.paragraphs import score_paragraphs, split_paragraphs, unfiltered_row
+from webweave.filters.text.refilter import refilter_row
+from webweave.filters.text.rules import (
+    RULES,
+    document_rules,
+    paragraph_rules,
+    punctuation_checked,
+    rules_of,
 )
-from webweave.filters.text_filters import (
-    DocumentThresholds,
-    ParagraphThresholds,
-    WordLists,
-    common_scores,
-    decide_document,
-    document_scores,
-    first_failure,
-    punctuation_counts,
-    reference_document_scores,
-    score_paragraphs,
-    special_character_ratio,
-    split_paragraphs,
-    with_punctuation_bypass,
-    word_ratio,
-)
-from webweave.filters.text_normalization import Pieces, TextStats, obelics_words
-from webweave.filters.wordlists import WordList, load_wordlist
+from webweave.filters.text.scores import WordLists, document_scores
+from webweave.filters.text.stages import DocumentFilter, ParagraphFilter, load_lists
+from webweave.filters.text.wordlists import WordList, load_wordlist
 
 from conftest import fixture_path
 
@@ -94,11 +91,14 @@ def test_word_list_ratio_hand_computed():
 def test_punctuation_counts_and_bypass():
     # tokens: Hello , world ! it's fine . -> 7 tokens, 3 punctuation
     assert punctuation_counts("Hello, world! it's fine.") == (3, 7)
-    scores = {"punctuation_ratio": 0.0, "punctuation_tokens": 5}
-    assert with_punctuation_bypass(scores, 12)["punctuation_ratio_checked"] == 1.0
-    assert with_punctuation_bypass(scores, 0)["punctuation_ratio_checked"] == 0.0
-    empty = {"punctuation_ratio": 0.0, "punctuation_tokens": 0}  # OBELICS: 0 before the bypass
-    assert with_punctuation_bypass(empty, 12)["punctuation_ratio_checked"] == 0.0
+    assert punctuation_checked(0.0, 5, 12) == 1.0
+    assert punctuation_checked(0.0, 5, 0) == 0.0
+    assert punctuation_checked(0.0, 0, 12) == 0.0  # OBELICS: 0 tokens get no bypass
+    # The same function on arrays (the report's histograms) gives the same values.
+    import numpy as np
+
+    got = punctuation_checked(np.array([0.0, 0.0, 0.0]), np.array([5, 5, 0]), 12)
+    assert got.tolist() == [1.0, 1.0, 0.0]
 
 
 def test_gopher_scores_hand_computed():
@@ -168,8 +168,11 @@ def _row(texts, images=None):
 
 
 def _config(**changes):
-    base = TextFilterConfig.from_config({"quality": None})
-    return with_thresholds(base, **changes) if changes else base
+    """The default text-filter config, with ``paragraph=`` / ``document=`` fields changed."""
+    base = TextFilterConfig.default()
+    paragraph = base.paragraph.replace(**changes.pop("paragraph", {}))
+    document = base.document.replace(**changes.pop("document", {}))
+    return base.replace(paragraph=paragraph, document=document, **changes)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +192,7 @@ def test_paragraph_rules_fire(paragraph, reason):
 
 
 def test_every_paragraph_rule_can_fire_and_pass():
-    t = ParagraphThresholds()
+    t = ParagraphThresholds.default().replace(check_common_words=True)
     fail = {
         "number_words": 2,
         "character_repetition_ratio": 0.5,
@@ -197,7 +200,7 @@ def test_every_paragraph_rule_can_fire_and_pass():
         "special_character_ratio": 0.9,
         "stopword_ratio": 0.0,
         "flagged_word_ratio": 0.5,
-        "punctuation_ratio_checked": 0.0,
+        "punctuation_ratio": 0.0,
         "common_word_ratio": 0.0,
     }
     ok = {
@@ -207,18 +210,23 @@ def test_every_paragraph_rule_can_fire_and_pass():
         "special_character_ratio": 0.1,
         "stopword_ratio": 0.5,
         "flagged_word_ratio": 0.0,
-        "punctuation_ratio_checked": 0.1,
+        "punctuation_ratio": 0.1,
+        "punctuation_tokens": 50,
         "common_word_ratio": 1.0,
     }
-    rules = [*t.rules(), *ParagraphThresholds(check_common_words=True).rules()[-1:]]
-    for rule in rules:
-        assert rule.fails({**ok, rule.key: fail[rule.key]}), rule.reason
-        assert not rule.fails(ok), rule.reason
-    assert first_failure(ok, rules) is None
+    rules = paragraph_rules(t)
+    assert [c.rule.reason for c in rules.checks] == [r.reason for r in rules_of("paragraph")]
+    for check in rules.checks:
+        score = check.rule.score
+        assert rules.first_failure({**ok, score: fail[score]}) == check.rule.reason
+    assert rules.first_failure(ok) is None
+    # A rule switched off never fires; its score passes whatever the value.
+    off = paragraph_rules(t.replace(check_stopwords=False))
+    assert off.first_failure({**ok, "stopword_ratio": 0.0}) is None
 
 
 def test_every_document_rule_can_fire():
-    t = DocumentThresholds(check_number_images=True, check_common_words=True)
+    t = DocumentThresholds.default().replace(check_number_images=True, check_common_words=True)
     base = {
         "number_images": 3,
         "number_words": 300,
@@ -235,17 +243,39 @@ def test_every_document_rule_can_fire():
         "quality_score": 0.9,
         **{k: 0.0 for k in gopher_scores(TextStats("a"))},
     }
-    assert decide_document(base, t) is None
-    for rule in t.rules():
-        if rule.key == "language_ok":
-            assert decide_document({**base, "language_score": 0.5}, t) == "language"
-            assert decide_document({**base, "language": "fr"}, t) == "language"
+    rules = document_rules(t)
+    assert rules.first_failure(base) is None
+    assert [c.rule.reason for c in rules.checks] == [r.reason for r in rules_of("document")]
+    for check in rules.checks:
+        rule = check.rule
+        if rule.language_rule:
+            assert rules.first_failure({**base, "language_score": 0.5}) == "language"
+            assert rules.first_failure({**base, "language": "fr"}) == "language"
+            assert rules.first_failure({**base, "language": None}) == "language"
+            assert rules.first_failure({**base, "language_score": None}) == "language"
             continue
-        bad = (rule.low - 1e-9) if rule.low is not None else (rule.high + 1e-9)
-        if rule.key == "punctuation_ratio_checked":
-            assert decide_document({**base, "punctuation_ratio": bad}, t) == rule.reason
-            continue
-        assert decide_document({**base, rule.key: bad}, t) == rule.reason, rule.reason
+        bad = (check.low - 1e-9) if rule.low is not None else (check.high + 1e-9)
+        assert rules.first_failure({**base, rule.score: bad}) == rule.reason, rule.reason
+
+
+def test_rule_table_keys_exist_and_every_threshold_is_used():
+    """Every key the table names is a field of its level's thresholds, and every threshold
+    field is read by a rule or by scoring (n-gram lengths, the bypass, languages)."""
+    from dataclasses import fields
+
+    levels = {"paragraph": ParagraphThresholds, "document": DocumentThresholds}
+    used = {name: set() for name in levels}
+    for rule in RULES:
+        for level in rule.levels:
+            names = {f.name for f in fields(levels[level])}
+            for key in (rule.switch, rule.low, rule.high):
+                if key is not None:
+                    assert key in names, (rule.reason, key)
+                    used[level].add(key)
+    scoring = {"character_repetition_length", "word_repetition_length", "punctuation_min_tokens"}
+    for level, cls in levels.items():
+        extra = {"languages"} if level == "document" else set()
+        assert {f.name for f in fields(cls)} == used[level] | scoring | extra, level
 
 
 def test_document_filter_drops_with_reason_and_keeps_good():
@@ -285,15 +315,17 @@ def _copy(row):
 
 
 def test_config_rejects_unknown_keys():
-    with pytest.raises(ValueError):
-        TextFilterConfig.from_config({"paragraph": {"no_such_key": 1}})
-    assert TextFilterConfig.from_config({}).document.languages == ("en",)
+    from webweave.schemas.config import ConfigError
+
+    section = TextFilterConfig.default().to_dict()
+    section["paragraph"]["no_such_key"] = 1
+    with pytest.raises(ConfigError, match="unknown config key 'text_filters.paragraph.no_such"):
+        TextFilterConfig.parse(section)
+    assert TextFilterConfig.default().document.languages == ("en",)
 
 
 def test_obelics_lists_from_fixture_file():
     path = fixture_path("wordlists/bigscience_data_tooling/stopwords.json")
-    from webweave.filters.wordlists import load_wordlist
-
     lists = load_wordlist(str(path), licence="Apache-2.0 (BigScience ROOTS)")
     assert len(lists.for_language("en")) == 301
     assert lists.describe()["licence"].startswith("Apache")
@@ -332,7 +364,7 @@ def _real_texts() -> list[str]:
 def test_fast_scores_equal_reference_on_real_texts():
     from collections import Counter
 
-    from webweave.filters.text_normalization import SPECIAL_CHARACTERS, count_special_characters
+    from webweave.filters.text.normalization import SPECIAL_CHARACTERS
 
     for text in _real_texts():
         stats = TextStats(text)
@@ -360,23 +392,14 @@ ODD_TEXT = (
 def _scoring_lists() -> WordLists:
     """Stop, flagged and common words, so every word-list score is computed."""
     root = "wordlists/bigscience_data_tooling/"
-    stop = TextFilterConfig.from_config({}).load_lists().stopwords
+    stop = load_lists(TextFilterConfig.default()).stopwords
     flagged = load_wordlist(str(fixture_path(root + "flagged_words.json")), licence="Apache-2.0")
     common = load_wordlist(str(fixture_path(root + "stopwords.json")), licence="Apache-2.0")
     return WordLists(stop, flagged, common)
 
 
 def _reference_paragraph_scores(texts, lists, language, t: ParagraphThresholds) -> list[dict]:
-    out = []
-    for node in texts:
-        if node is None:
-            continue
-        for paragraph in split_paragraphs(node):
-            scores = common_scores(paragraph, lists, language, t.character_repetition_length,
-                                   t.word_repetition_length)  # fmt: skip
-            del scores["_stats"]
-            out.append(scores)
-    return out
+    return [record.scores for record, _ in score_records(texts, lists, language, t)]
 
 
 @pytest.mark.parametrize(
@@ -387,14 +410,14 @@ def test_batch_scores_equal_reference_on_real_texts(paragraph_n, document_n):
     (``common_scores`` + ``gopher_scores`` on ``TextStats``), value and type, on real texts
     cut into nodes two ways, with every word list, three languages and several n-gram lengths."""
     lists = _scoring_lists()
-    p = ParagraphThresholds(character_repetition_length=paragraph_n[0],
-                            word_repetition_length=paragraph_n[1])  # fmt: skip
-    d = DocumentThresholds(character_repetition_length=document_n[0],
-                           word_repetition_length=document_n[1])  # fmt: skip
+    p = ParagraphThresholds.default().replace(character_repetition_length=paragraph_n[0],
+                                              word_repetition_length=paragraph_n[1])  # fmt: skip
+    d = DocumentThresholds.default().replace(character_repetition_length=document_n[0],
+                                             word_repetition_length=document_n[1])  # fmt: skip
     texts = [*_real_texts(), ODD_TEXT]
     for text, language in zip(texts, ["en", "de", None] * len(texts), strict=False):
         for nodes in ([text], [line or None for line in text.split("\n")]):
-            got = [record.scores for record, _ in score_paragraphs(nodes, lists, language, p)]
+            got = score_paragraphs(nodes, lists, language, p).scores
             want = _reference_paragraph_scores(nodes, lists, language, p)
             assert json.dumps(got) == json.dumps(want), (text[:40], language)
         joined = "\n\n".join(t for t in nodes if t is not None)
@@ -405,8 +428,6 @@ def test_batch_scores_equal_reference_on_real_texts(paragraph_n, document_n):
 
 def test_pieces_equal_obelics_words_and_counts():
     """``Pieces`` (one vectorised pass over many pieces) against the per-text functions."""
-    from webweave.filters.text_normalization import count_special_characters
-
     lists = _scoring_lists()
     for text in [*_real_texts(), ODD_TEXT]:
         pieces_list = split_paragraphs(text)
@@ -434,7 +455,7 @@ def test_pieces_equal_obelics_words_and_counts():
 def test_document_filter_with_and_without_paragraph_memo():
     """DocumentFilter combines ParagraphFilter's analysis when the texts are unchanged; the
     scores equal those of analysing the joined text afresh, and the reference."""
-    from webweave.filters import text_filter_stages
+    from webweave.filters.text import stages as text_filter_stages
 
     config, lists = _config(), _scoring_lists()
     pf, df = ParagraphFilter(config, FakeLid(), lists), DocumentFilter(config, lists)
@@ -461,16 +482,15 @@ def test_language_id_reads_a_bounded_prefix():
     long_text = "\n  " + "word " * 2000
     ParagraphFilter(_config(), lid, EN)(_row([long_text, None]))
     assert seen[-1] == long_text.lstrip()[:2500]
-    unbounded = TextFilterConfig.from_config({"quality": None, "language_id_max_chars": None})
+    unbounded = _config(language_id_max_chars=None)
     ParagraphFilter(unbounded, lid, EN)(_row([long_text]))
     assert seen[-1] == long_text
-    assert TextFilterConfig.from_config({"language_id_max_chars": 4000}).language_id_max_chars == (
-        4000)  # fmt: skip
+    assert _config(language_id_max_chars=4000).language_id_max_chars == 4000
 
 
 def test_refilter_refuses_a_new_language_id_prefix():
     old = _config()
-    new = TextFilterConfig.from_config({"quality": None, "language_id_max_chars": 1000})
+    new = _config(language_id_max_chars=1000)
     row = DocumentFilter(old, EN)(ParagraphFilter(old, FakeLid(), EN)(_row([GOOD])))
     with pytest.raises(ValueError, match="language_id_max_chars"):
         refilter_row(row, old, new, EN)
@@ -491,35 +511,31 @@ ODD_NODES = [
 
 
 def _record_path(texts, images, lists, language, t: ParagraphThresholds):
-    """What ``refilter_row`` does to rescore a row: records, then decisions, then rebuild."""
-    from webweave.filters.text_filters import (
-        decide_paragraphs,
-        mark_end_of_document_tokens,
-        rebuild_nodes,
-    )
-
-    pairs = score_paragraphs(texts, lists, language, t)
-    mark_end_of_document_tokens(pairs)
-    decide_paragraphs([record for record, _ in pairs], t)
-    return rebuild_nodes(texts, images, [None] * len(texts), pairs)
+    """The reference: score records one by one, decide them, then rebuild the lists."""
+    pairs = score_records(texts, lists, language, t)
+    decide_records([record for record, _ in pairs], t)
+    return rebuild_records(texts, images, [None] * len(texts), pairs)
 
 
 def test_filter_paragraphs_equals_the_record_path():
-    """The stage's one-pass ``filter_paragraphs`` gives the lists, trace and removals of
-    scoring records, deciding them and rebuilding the nodes (refilter's path), value and
-    type, on real texts cut into nodes several ways and on odd node lists."""
+    """The one paragraph path (``score_paragraphs`` + ``filter_paragraphs``, used by the stage
+    and by refilter) gives the lists, trace and removals of scoring records one by one,
+    deciding them and rebuilding the nodes, value and type, on real texts cut into nodes
+    several ways and on odd node lists; and re-deciding from the stored trace gives the same."""
     from dataclasses import asdict
 
-    from webweave.filters.text_filters import filter_paragraphs
+    from webweave.filters.text.paragraphs import filter_paragraphs, stored_paragraphs
 
     lists = _scoring_lists()
-    t = ParagraphThresholds(check_common_words=True)
+    t = ParagraphThresholds.default().replace(check_common_words=True)
+    rules = paragraph_rules(t)
     node_lists = list(ODD_NODES)
     for text in _real_texts()[::7]:
         node_lists += [[text], [line or None for line in text.split("\n")]]
     for texts in node_lists:
         images = [f"http://x/{i}.jpg" if node is None else None for i, node in enumerate(texts)]
-        fast = filter_paragraphs(texts, images, [None] * len(texts), lists, "en", t)
+        scored = score_paragraphs(texts, lists, "en", t)
+        fast = filter_paragraphs(texts, images, [None] * len(texts), scored, rules)
         slow = _record_path(texts, images, lists, "en", t)
         assert (fast.texts, fast.images, fast.kept_positions) == (
             slow.texts, slow.images, slow.kept_positions)  # fmt: skip
@@ -527,12 +543,17 @@ def test_filter_paragraphs_equals_the_record_path():
         assert list(fast.removed.items()) == list(slow.removed.items())
         kept = [i for i, record in enumerate(slow.trace) if record.reason is None]
         assert fast.kept.tolist() == kept
+        row = {"texts": fast.texts, "images": fast.images,
+               "paragraph_filter": {"kept_positions": fast.kept_positions, "trace": fast.trace}}
+        again = filter_paragraphs(texts, images, [None] * len(texts), stored_paragraphs(row),
+                                  rules)  # fmt: skip
+        assert (again.texts, again.trace, again.removed) == (fast.texts, fast.trace, fast.removed)
 
 
 def test_node_pieces_split_like_split_paragraphs():
     """One split of the joined text gives each node's ``split_paragraphs``, and the same
     paragraph count per node, whatever the newlines at node ends."""
-    from webweave.filters.text_filters import node_pieces
+    from webweave.filters.text.paragraphs import node_pieces
 
     for texts in ODD_NODES:
         pieces, counts = node_pieces(texts)
@@ -546,8 +567,6 @@ def test_node_pieces_split_like_split_paragraphs():
 def test_pieces_of_a_long_text_count_like_a_short_one():
     """Past 65,535 characters the per-piece counts take one pass each instead of one packed
     pass: both give the counts of the reference functions."""
-    from webweave.filters.text_normalization import count_special_characters
-
     paragraphs = [GOOD * 200, ODD_TEXT.replace("\n", " "), GOOD_2]
     assert len("\n\n".join(paragraphs)) > 65_535
     pieces = Pieces(paragraphs)

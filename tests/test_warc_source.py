@@ -125,7 +125,8 @@ def test_fixture_counts(relative: str) -> None:
         outputs = list(iter_warc_records(stream, str(path), max_record_bytes=BIG))
     assert Counter(r.warc_type for r in records(outputs)) == Counter(types)
     assert Counter(e.error_type for e in errors(outputs)) == Counter(error_types)
-    selector = RecordSelector(default_config())
+    config = default_config()
+    selector = RecordSelector(config.selection, config.warc)
     assert sum(not isinstance(selector(r), Drop) for r in records(outputs)) == kept
 
 
@@ -271,7 +272,8 @@ def test_invalid_http_status_line_is_a_record_without_http(new: bytes) -> None:
         None,
     )
     assert response.body.startswith(new[:15].ljust(15))
-    assert RecordSelector(default_config())(response) == Drop("no_http_headers")
+    config = default_config()
+    assert RecordSelector(config.selection, config.warc)(response) == Drop("no_http_headers")
 
 
 def test_record_too_large_is_skipped_and_reading_goes_on() -> None:

@@ -22,9 +22,6 @@ Differences, all deliberate and tested:
   U+0085) *inside* a token, which OBELICS keeps as one word and we split. ``str.split`` is ~10×
   faster and the filters' whole budget is a fraction of a millisecond per page.
 
-``TextStats`` holds the tokenisation of one text so that the ~10 filters computing scores on the
-same paragraph or document split it once; it is the *reference* implementation.
-
 ``Pieces`` is the production path: it tokenises all paragraphs of a document (or the pieces of a
 joined text) in one vectorised pass over the code points of their "\\n\\n"-join, and keeps
 everything per piece as numpy arrays: characters, special characters, punctuation characters,
@@ -32,8 +29,8 @@ everything per piece as numpy arrays: characters, special characters, punctuatio
 never span a "\\n\\n" separator, so the words of the joined text are the concatenation of the
 pieces' words and every count of the joined text is the sum of the pieces' counts (plus the
 separators' own characters): document scores are combined from paragraph results instead of
-re-tokenising. ``tests/test_text_filters.py`` checks ``Pieces`` against ``TextStats`` and
-``obelics_words`` on real pages.
+re-tokenising. ``tests/test_text_filters.py`` checks ``Pieces`` against the one-text reference
+(``tests/text_oracles.py``) and ``obelics_words`` on real pages.
 
 Its cost is a few dozen array operations per document, whatever the number of paragraphs:
 per-code-point tables (filled a block of code points at a time) give each character's class,
@@ -51,7 +48,6 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
-from functools import cached_property
 
 import emoji
 import numpy as np
@@ -89,7 +85,6 @@ SPECIAL_CHARACTERS: frozenset[str] = frozenset(
 # Special-character counting: bytes.translate deletes the ASCII ones of an ASCII text in C; a
 # numpy lookup table over every code point (1.1 MB) counts them in any other text. Both are
 # ~10× faster than str.translate with a dict, which looks up every character in Python.
-_ASCII_SPECIAL = bytes(sorted(ord(c) for c in SPECIAL_CHARACTERS if ord(c) < 128))
 _SPECIAL_TABLE = np.zeros(sys.maxunicode + 1, dtype=bool)
 _SPECIAL_TABLE[[ord(c) for c in SPECIAL_CHARACTERS]] = True
 _SPACES_PATTERN = re.compile("[" + "".join(sorted(c for c in UNICODE_SPACES if c != " ")) + "]")
@@ -130,41 +125,9 @@ def obelics_words(text: str) -> list[str]:
     return words
 
 
-def count_special_characters(text: str) -> int:
-    """Number of code points of ``text`` that are special characters."""
-    if text.isascii():
-        return len(text) - len(text.encode("ascii").translate(None, _ASCII_SPECIAL))
-    return int(np.count_nonzero(_SPECIAL_TABLE[code_points(text)]))
-
-
 def code_points(text: str) -> np.ndarray:
     """The code points of ``text`` as a uint32 array (no Python loop)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
-class TextStats:
-    """One text's tokenisation and counts, computed lazily and at most once.
-
-    Every score function takes a ``TextStats`` so that several filters share one split.
-    """
-
-    __slots__ = ("text", "__dict__")
-
-    def __init__(self, text: str):
-        self.text = text
-
-    @cached_property
-    def words(self) -> list[str]:
-        return obelics_words(self.text)
-
-    @cached_property
-    def num_special_characters(self) -> int:
-        return count_special_characters(self.text)
-
-    @cached_property
-    def word_ngram_counts(self) -> dict[int, dict[tuple[str, ...], int]]:
-        """Cache of word n-gram counters, filled by the repetition scores on demand."""
-        return {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,11 +257,6 @@ def classes_of(codes: np.ndarray) -> np.ndarray:
     if len(codes) and int(codes.max()) >= 0x10000:
         _fill_class_blocks(np.unique(codes[codes >= 0x10000] >> _CLASS_BLOCK_BITS).tolist())
     return _CLASSES.take(codes)
-
-
-def char_classes(text: str) -> np.ndarray:
-    """The class bits (``SPECIAL | SPACE | WORD | PUNCT``) of every code point of ``text``."""
-    return classes_of(text_codes(text))
 
 
 def standardized_codes(text: str) -> tuple[str, np.ndarray, np.ndarray]:
