@@ -103,7 +103,7 @@ STAGE_STATUS = {
 IMAGE_STAGES = tuple(STAGE_STATUS)
 
 # The ``images:`` section of pipelines/default_config.yaml (the one place defaults live).
-DEFAULT_IMAGES_CONFIG: dict = default_config()["images"]
+DEFAULT_IMAGES_CONFIG: dict = default_config().images
 
 
 def images_config(section: dict | None = None) -> dict:
@@ -822,7 +822,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_section(path: str | None) -> dict:
     """The ``images:`` section of the user's config, the whole file validated as usual."""
-    return load_config(path)["images"]
+    return load_config(path).images
 
 
 def images_main(argv: list[str] | None = None, beam_args: list[str] | None = None) -> int:
