@@ -18,6 +18,14 @@ Decode safety (why the order is header → size cap → full decode):
   truncation is still detected, at a fraction of the cost; the reduced image feeds the pHash.
 * The format is sniffed from the bytes (magic numbers), never taken from Content-Type or the
   URL (OBELICS lesson 13: keep original bytes and the real format).
+
+GIF and SVG (issue #17) are counted apart from other formats: ``unsupported_format_gif`` and
+``unsupported_format_svg``. An SVG (an XML document whose root element is ``<svg>``) is
+recognised, hashed and filtered, never rasterised (no SVG renderer is a dependency). A GIF is
+filtered as OBELICS does unless ``gif_first_frame`` is on: then its first frame (animated or
+not) is decoded and re-encoded as PNG, the stored bytes are that PNG (``converted_from`` says
+``gif``; sizes, hashes and format are the PNG's), for old-web archives where most images are
+GIFs.
 """
 
 from __future__ import annotations
@@ -44,8 +52,14 @@ PHASH_BITS = 8
 class ImageItem:
     """One distinct image URL on its way through the image stages."""
 
-    url: str
+    url: str  # the image as the document names it (its preferred candidate)
     source: str = "network"  # network | warc
+    fetched_url: str | None = None  # the URL whose bytes these are (a candidate, a capture)
+    candidate_index: int | None = None  # which of the image's candidates supplied them
+    warc_lookup: str | None = None  # archive_lookup FOUND_KINDS / NOT_FOUND_KINDS value
+    warc_filename: str | None = None  # the archive record that held the payload
+    warc_record_offset: int | None = None
+    converted_from: str | None = None  # "gif" when the bytes are a GIF's first frame as PNG
     data: bytes | None = None
     fetch_error: str | None = None  # a reason (snake_case) when the fetch failed
     fetch_detail: str = ""
@@ -88,6 +102,20 @@ class FetchOutcome:
         return item
 
 
+# Before an SVG's root element: a BOM, an XML declaration, comments, a doctype, whitespace.
+_SVG_PROLOG = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?(?:\s+|<\?xml[^>]*>|<!--.*?-->|<!doctype[^>]*>)*", re.I | re.S
+)
+_SVG_ROOT = re.compile(rb"<svg[\s>/]", re.I)
+
+
+def is_svg(data: bytes) -> bool:
+    """True when the first element of the document is ``<svg>`` (an HTML page is not)."""
+    head = data[:4096]
+    prolog = _SVG_PROLOG.match(head)
+    return _SVG_ROOT.match(head, prolog.end() if prolog else 0) is not None
+
+
 def sniff_format(data: bytes) -> str | None:
     """The image format named by the magic bytes, lower case, or None."""
     head = data[:16]
@@ -107,6 +135,8 @@ def sniff_format(data: bytes) -> str | None:
         return "avif" if head[8:12] == b"avif" else "heif"
     if head[:4] == b"\x00\x00\x01\x00":
         return "ico"
+    if is_svg(data):
+        return "svg"
     return None
 
 
@@ -115,16 +145,26 @@ class ImageDecoder:
 
     name = "decode"
 
-    def __init__(self, max_pixels: int = 89_478_485, max_bytes: int = 16 * 1024 * 1024):
+    def __init__(
+        self,
+        max_pixels: int = 89_478_485,
+        max_bytes: int = 16 * 1024 * 1024,
+        gif_first_frame: bool = False,
+    ):
         # Default cap = Pillow's own MAX_IMAGE_PIXELS (about 0.25 GB of 24-bit pixels).
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
+        self.gif_first_frame = gif_first_frame
 
     def __call__(self, item: ImageItem) -> ImageItem | Drop:
         data = item.data or b""
         if len(data) > self.max_bytes:
             return Drop("too_many_bytes", {"bytes": len(data)})
-        if sniff_format(data) is None and not _looks_like_image(data):
+        sniffed = sniff_format(data)
+        if sniffed == "svg":  # recognised and hashed, never rasterised (module docstring)
+            item.format, item.sha256 = "svg", hashlib.sha256(data).hexdigest()
+            return item
+        if sniffed is None and not _looks_like_image(data):
             return Drop("not_an_image", {"head": data[:16].hex()})
         try:
             with warnings.catch_warnings():
@@ -138,9 +178,15 @@ class ImageDecoder:
             width, height = image.size
             if width * height > self.max_pixels:
                 return Drop("decompression_bomb", {"width": width, "height": height})
-            fmt = (image.format or sniff_format(data) or "unknown").lower()
+            fmt = (image.format or sniffed or "unknown").lower()
             try:
-                small = _decode_small(image)
+                if fmt == "gif" and self.gif_first_frame:
+                    data, frame = _first_frame_png(image)
+                    item.data, item.converted_from, fmt = data, "gif", "png"
+                    width, height = frame.size
+                    small = frame.convert("L").resize((PHASH_SIZE, PHASH_SIZE))
+                else:
+                    small = _decode_small(image)
             except Image.DecompressionBombError as error:
                 return Drop("decompression_bomb", {"message": str(error)[:200]})
             except (OSError, ValueError, SyntaxError, EOFError) as error:
@@ -163,6 +209,16 @@ def _decode_small(image: Image.Image) -> Image.Image:
         image.draft("L", (PHASH_SIZE * 2, PHASH_SIZE * 2))
     image.load()
     return image.convert("L").resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS)
+
+
+def _first_frame_png(image: Image.Image) -> tuple[bytes, Image.Image]:
+    """The first frame of a GIF, fully decoded, as PNG bytes (RGBA when it has transparency)."""
+    image.seek(0)
+    transparent = "transparency" in image.info or image.mode in ("RGBA", "LA", "PA")
+    frame = image.convert("RGBA" if transparent else "RGB")
+    buffer = io.BytesIO()
+    frame.save(buffer, "PNG")
+    return buffer.getvalue(), frame
 
 
 def _dct_matrix(size: int) -> np.ndarray:
@@ -199,7 +255,11 @@ def hamming(left: str, right: str) -> int:
 
 
 class ImageFilter:
-    """Stage: OBELICS node filters in OBELICS order: format → size → aspect ratio."""
+    """Stage: OBELICS node filters in OBELICS order: format → size → aspect ratio.
+
+    A format outside ``formats`` is ``unsupported_format``, except GIF and SVG, counted apart
+    as ``unsupported_format_gif`` / ``unsupported_format_svg`` (issue #17).
+    """
 
     name = "image_filters"
 
@@ -217,7 +277,8 @@ class ImageFilter:
 
     def __call__(self, item: ImageItem) -> ImageItem | Drop:
         if item.format not in self.formats:
-            return Drop("unsupported_format", {"format": item.format})
+            reason = f"unsupported_format_{item.format}" if item.format in ("gif", "svg") else None
+            return Drop(reason or "unsupported_format", {"format": item.format})
         width, height = item.width or 0, item.height or 0
         if min(width, height) < self.min_side:
             return Drop("too_small", {"width": width, "height": height})

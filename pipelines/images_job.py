@@ -5,20 +5,29 @@ outcomes, image-text pairs; ``images retry`` re-fetches only retryable failures.
                             [--offline] [--config FILE]
     webweave images retry OUT
 
-Graph (documents are never shuffled; only URLs, small per-image results and WARC image bodies
-of URLs the documents use):
+Graph (documents are never shuffled; only URLs, small per-image results and, with
+``--from-warc``, a body-less index of the archive's captures):
 
-    doc files → ReadImageRefs → (url, file) ─┬→ Distinct urls ─┐
-    --from-warc → ReadWarcImages → (url, hit) ┼───────────────┼→ CoGroupByKey(url) → batch key
-    retry: image_results → (url, previous) ───┘               │   → GroupByKey(batch)
-                                                               │   → ProcessImageBatch
-    ProcessImageBatch: url_words → url_policy → img2dataset fetch (guarded) → fetch → decode →
-      image_filters; writes kept bytes to images/, per-URL rows to image_results/, failures to
-      dead_letter/; emits small results (no bytes) and a funnel report.
+    doc files → ReadImageRefs → (url, file) ──────────────────────────────────┐
+                             → (url, candidates) → GroupByKey → MergeCandidates │ images
+    --from-warc → IndexWarcCaptures → (surt key, Capture) ─┐                    │
+    images → warc_lookup.look_up_images (rounds of CoGroupByKey over the index) │
+           → (url, ImageLookup) ────────────────────────────┤                    │
+    retry: image_results → (url, previous) ─────────────────┴→ CoGroupByKey(url) → batch key
+        → GroupByKey(batch) → ProcessImageBatch
+    ProcessImageBatch: url_words → url_policy → sourcing (archive record read by offset, else
+      img2dataset fetch, guarded, falling back to the next candidate: image_sourcing.py) →
+      fetch → decode → image_filters; writes kept bytes to images/, per-URL rows to
+      image_results/, failures to dead_letter/; emits small results (no bytes) and a report.
     results ⋈ (url, file) → GroupByKey(file) → WriteDocumentFile: rereads that input file,
-      writes documents/ and pairs/ for it (deterministic names per input file).
+      writes documents/ and pairs/ for it (deterministic names per input file), and emits
+      (page WARC, url, lookup kind) for the per-WARC archive completeness counts.
     results → dedup counts by sha256 and pHash (Count.PerKey, a shuffle); all reports →
       stats.json (the funnel over distinct image URLs, plus the document funnel).
+
+An image is a distinct image URL of the documents (``images[i]``, its preferred candidate);
+its other candidates (``image_metadata[i].candidates``, merged over the documents that use
+it) are where its bytes may also come from, never new images.
 
 The funnel closes like ``webweave run``'s: ``image_funnel`` starts with the distinct image URLs
 and ends with the kept ones; ``document_funnel`` starts with the documents read and ends with
@@ -51,8 +60,13 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from webweave.filters.archive_lookup import (
+    CAPTURED_WITHOUT_IMAGE,
+    FOUND_KINDS,
+    NOT_FOUND_KINDS,
+    ImageLookup,
+)
 from webweave.filters.decision import Drop
-from webweave.filters.http_payload import decode_http_body
 from webweave.filters.image_checks import (
     FetchOutcome,
     ImageDecoder,
@@ -60,16 +74,15 @@ from webweave.filters.image_checks import (
     ImageItem,
     UrlWordFilter,
 )
-from webweave.filters.record_selection import http_header
 from webweave.filters.url_policy import UrlPolicy, UrlPolicyStage
 from webweave.pipelines.config import default_config, load_config
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.guarded_fetch import FetchLimits, is_refusal
+from webweave.pipelines.image_sourcing import Attempt, CandidateSourcing
 from webweave.pipelines.img2dataset_fetch import (
     RETRYABLE,
     GuardSettings,
     Img2DatasetOptions,
-    decode_error,
     run_img2dataset,
 )
 from webweave.pipelines.inputs import expand_pattern
@@ -80,7 +93,7 @@ from webweave.pipelines.parquet_shards import (
     write_json_atomically,
 )
 from webweave.pipelines.stage_runner import StageChain, StageFailure
-from webweave.pipelines.warc_source import WarcRecord, iter_warc_records, open_warc_stream
+from webweave.pipelines.warc_lookup import IndexWarcCaptures, PayloadReader, look_up_images
 from webweave.schemas import dead_letter as dead_letter_schema
 from webweave.schemas import documents, image_documents, image_results, image_store, pairs
 
@@ -101,6 +114,8 @@ STAGE_STATUS = {
     "image_filters": "filtered",
 }
 IMAGE_STAGES = tuple(STAGE_STATUS)
+# Where an image's bytes came from: ImageItem attributes copied to its result row.
+PROVENANCE_FIELDS = tuple(field.name for field in image_results.PROVENANCE)
 
 # The ``images:`` section of pipelines/default_config.yaml (the one place defaults live).
 DEFAULT_IMAGES_CONFIG: dict = default_config().images
@@ -115,6 +130,11 @@ def images_config(section: dict | None = None) -> dict:
         config[key] = value
     if config["no_image_documents"] not in ("drop", "keep_text_only"):
         raise ValueError("images.no_image_documents must be 'drop' or 'keep_text_only'")
+    if config["gif_first_frame"] and "png" not in config["formats"]:
+        raise ValueError("images.gif_first_frame stores PNG frames: images.formats needs 'png'")
+    for key in ("max_network_candidates", "warc_max_hops"):
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
+            raise ValueError(f"images.{key} must be an integer >= 1")
     return config
 
 
@@ -156,74 +176,37 @@ def _read_documents(path: str) -> list[dict]:
 
 
 class ReadImageRefs(beam.DoFn):
-    """One documents file → (url, file) per distinct URL in it, and a (file, None) marker."""
+    """One documents file → (url, file) per distinct URL in it, a (file, None) marker, and
+    (url, candidate URLs) per distinct URL, tagged "candidates"."""
 
     def process(self, path: str) -> Iterator[tuple[str, str | None]]:
-        seen = set()
+        candidates: dict[str, tuple[str, ...]] = {}
         for row in _read_documents(path):
-            for url in row["images"] or []:
-                if url is not None and url not in seen:
-                    seen.add(url)
+            for url, meta in zip(row["images"] or [], row["image_metadata"] or [], strict=False):
+                if url is not None and url not in candidates:
+                    candidates[url] = candidate_urls(url, meta)
                     yield url, path
         yield beam.pvalue.TaggedOutput("files", (path, None))
+        for url, urls in candidates.items():
+            yield beam.pvalue.TaggedOutput("candidates", (url, urls))
 
 
-# ---------------------------------------------------------------- WARC images
+def candidate_urls(url: str, meta: dict | None) -> tuple[str, ...]:
+    """The image's candidate URLs, ``url`` first (documents before schema 3 have only it)."""
+    listed = [c["url"] for c in (meta or {}).get("candidates") or [] if c and c.get("url")]
+    return (url, *dict.fromkeys(u for u in listed if u != url))
 
 
-# Media types that are never image bytes: their bodies are not shuffled to the URL join (a
-# crawl's WARCs are mostly HTML); the URL still gets a precise outcome, warc_non_image_type.
-NON_IMAGE_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
-                   "application/xhtml+xml", "application/pdf")  # fmt: skip
-
-
-def _declared_non_image(record: WarcRecord) -> bool:
-    content_type = http_header(record.http_headers, "Content-Type") or ""
-    return content_type.strip().lower().startswith(NON_IMAGE_TYPES)
-
-
-class ReadWarcImages(beam.DoFn):
-    """One WARC → (target URI, hit) for each response record (the job joins on used URLs).
-
-    Only bodies that may be images travel: a response declared as text, JSON, PDF… yields a
-    small body-less hit, so the shuffle carries image bytes, not the crawl's HTML.
-    """
-
-    def __init__(self, max_record_bytes: int, max_bytes: int):
-        self.max_record_bytes = max_record_bytes
-        self.max_bytes = max_bytes
-
-    def process(self, warc_input) -> Iterator[tuple[str, dict]]:
-        with open_warc_stream(warc_input.location) as stream:
-            for record in iter_warc_records(
-                stream, warc_input.name, max_record_bytes=self.max_record_bytes
-            ):
-                if not isinstance(record, WarcRecord) or record.warc_type != "response":
-                    continue
-                if not record.target_uri or record.http_status is None:
-                    continue
-                yield record.target_uri, self._hit(record)
-
-    def _hit(self, record: WarcRecord) -> dict:
-        hit = {"http_status": record.http_status, "source": record.source, "body": None}
-        if _declared_non_image(record):
-            hit["error"] = "warc_non_image_type"
-        elif 200 <= record.http_status < 300:
-            try:
-                hit["body"] = decode_http_body(
-                    record.body, record.http_headers, max_decoded_bytes=self.max_bytes
-                )
-            except Exception as error:  # noqa: BLE001 - becomes the image's status
-                hit["error"] = getattr(error, "kind", type(error).__name__)
-        return hit
-
-
-def _best_hit(hits: list[dict]) -> dict | None:
-    """A 2xx record with a body wins; else the first record (its status is the outcome)."""
-    for hit in hits:
-        if hit.get("body") is not None:
-            return hit
-    return hits[0] if hits else None
+def merge_candidates(element) -> tuple[str, tuple[str, ...]]:
+    """One image used by several documents: the union of their candidates, the image URL
+    first, then by best position in any document (then URL), so the order is deterministic."""
+    url, lists = element
+    best: dict[str, int] = {}
+    for urls in lists:
+        for position, candidate in enumerate(urls):
+            best[candidate] = min(position, best.get(candidate, position))
+    others = sorted((u for u in best if u != url), key=lambda u: (best[u], u))
+    return url, (url, *others)
 
 
 # ---------------------------------------------------------------- image batches
@@ -244,7 +227,10 @@ def _replay(funnel: Funnel, stage: str | None, reason: str | None) -> None:
 
 
 class ProcessImageBatch(beam.DoFn):
-    """A batch of distinct URLs through the image stages; writes bytes, results, dead letter."""
+    """A batch of distinct images through the image stages; writes bytes, results, dead letter.
+
+    Members are (url, candidate URLs, ImageLookup or None, previous result or None).
+    """
 
     def __init__(self, output_dir: str, config: dict, attempt: int):
         self.output_dir = output_dir
@@ -257,7 +243,7 @@ class ProcessImageBatch(beam.DoFn):
         self.pre = [UrlWordFilter(config["url_words"]), UrlPolicyStage(self.policy)]
         self.post = [
             FetchOutcome(),
-            ImageDecoder(config["max_pixels"], config["max_bytes"]),
+            ImageDecoder(config["max_pixels"], config["max_bytes"], config["gif_first_frame"]),
             ImageFilter(
                 config["formats"],
                 config["min_side"],
@@ -272,33 +258,50 @@ class ProcessImageBatch(beam.DoFn):
         prefix = f"a{self.attempt:03d}-b{batch:05d}"
         writers = self._writers(prefix)
         funnel = Funnel()
-        pre, post = StageChain(self.pre, funnel), StageChain(self.post, funnel)
+        pre = StageChain(self.pre, funnel)
+        StageChain(self.post, funnel)  # registers the post-fetch stages in funnel order
         started = time.monotonic()
-        todo, results, i2d_stats = {}, [], {}
-        for url, hit, previous in members:
-            if previous is not None and not _needs_retry(previous):
-                _replay(
-                    funnel,
-                    previous["stage"],
-                    previous["status_reason"] if previous["status"] != "error" else "error",
-                )
-                results.append(previous)
-                continue
-            item = ImageItem(url)
-            outcome = pre.run(item)
-            if isinstance(outcome, ImageItem):
-                todo[url] = (item, hit)
-            else:
-                results.append(self._finish(item, outcome, "url_words", writers))
-        fetched, i2d_stats = self._fetch(todo, prefix)
-        for url, (item, hit) in sorted(todo.items()):
-            _apply_fetch(item, hit, fetched.get(url), self.config["fetch_missing"])
-            results.append(self._finish(item, post.run(item), "fetch", writers))
+        results, network = [], []
+        with PayloadReader(index_record_bytes(self.config), self.config["max_bytes"]) as reader:
+            sourcing = CandidateSourcing(
+                self.pre,
+                self.post,
+                self.config["fallback_reasons"],
+                self.config["max_network_candidates"],
+                self._fetch,
+                reader,
+            )
+            for url, candidates, lookup, previous in members:
+                if previous is not None and not _needs_retry(previous):
+                    _replay(
+                        funnel,
+                        previous["stage"],
+                        previous["status_reason"] if previous["status"] != "error" else "error",
+                    )
+                    results.append(previous)
+                    continue
+                item = ImageItem(url, warc_lookup=lookup.kind if lookup else None)
+                outcome = pre.run(item)
+                if not isinstance(outcome, ImageItem):
+                    results.append(self._finish(item, outcome, "url_words", writers))
+                elif lookup is not None and lookup.found:
+                    attempt = sourcing.from_archive(item, lookup)
+                    results.append(self._settle(attempt, funnel, writers))
+                elif self._fetches(lookup):
+                    network.append((item, candidates))
+                else:
+                    attempt = sourcing.attempt(_not_fetched(item, lookup))
+                    results.append(self._settle(attempt, funnel, writers))
+            for attempt in sourcing.from_network(network, prefix):
+                results.append(self._settle(attempt, funnel, writers))
         for row in results:
             writers["results"].add({**row, "attempt": row.get("attempt") or self.attempt})
         for writer in writers.values():
             writer.close()
         yield from (beam.pvalue.TaggedOutput("results", row) for row in results)
+        i2d_stats: dict = {}
+        for stats in sourcing.fetch_stats:
+            i2d_stats = _merge(i2d_stats, stats)
         yield {
             "funnel": funnel.to_list(),
             "distinct_urls": len(members),
@@ -306,7 +309,29 @@ class ProcessImageBatch(beam.DoFn):
             "fetch_seconds": round(time.monotonic() - started, 3),
             "img2dataset": i2d_stats,
             "sources": dict(Counter(r["source"] for r in results if r["status"] == "ok")),
+            "candidate_fallbacks": {
+                "archive": sourcing.archive.to_dict(),
+                "network": sourcing.network.to_dict(),
+            },
+            "gif_converted": sum(r.get("converted_from") == "gif" for r in results),
+            "warc_lookup": _lookup_counts(results),
+            "archive_warcs": {
+                name: {"images_supplied": count}
+                for name, count in Counter(
+                    r["warc_filename"] for r in results if r.get("warc_filename")
+                ).items()
+            },
         }
+
+    def _fetches(self, lookup: ImageLookup | None) -> bool:
+        """Network only for images no candidate of which the archive captured."""
+        captured = lookup is not None and lookup.kind == CAPTURED_WITHOUT_IMAGE
+        return self.config["fetch_missing"] and not captured
+
+    def _settle(self, attempt: Attempt, funnel: Funnel, writers) -> dict:
+        """The answering attempt counts in the batch funnel (once per image) and is written."""
+        funnel.merge(attempt.funnel)
+        return self._finish(attempt.item, attempt.outcome, "fetch", writers)
 
     def _writers(self, prefix: str) -> dict[str, ShardWriter]:
         config = self.config
@@ -328,10 +353,8 @@ class ProcessImageBatch(beam.DoFn):
         writers["images"].bytes_buffered = 0
         return writers
 
-    def _fetch(self, todo: dict, prefix: str) -> tuple[dict, dict]:
-        network = [url for url, (_, hit) in todo.items() if hit is None]
-        if not network or not self.config["fetch_missing"]:
-            return {}, {}
+    def _fetch(self, urls: list[str], prefix: str) -> tuple[dict, dict]:
+        """img2dataset over ``urls`` behind the address guard: {url: (bytes, error)}, stats."""
         options = Img2DatasetOptions(
             processes=self.config["processes"],
             threads=self.config["threads"],
@@ -341,7 +364,7 @@ class ProcessImageBatch(beam.DoFn):
             disallowed_header_directives=tuple(self.config["disallowed_header_directives"]),
         )
         with tempfile.TemporaryDirectory(prefix=f"webweave-{prefix}-") as work:
-            return run_img2dataset(network, work, guard_settings(self.config), options)
+            return run_img2dataset(urls, work, guard_settings(self.config), options)
 
     def _finish(self, item: ImageItem, outcome, first_stage: str, writers) -> dict:
         row = {
@@ -359,6 +382,7 @@ class ProcessImageBatch(beam.DoFn):
             "image_shard": None,
             "image_row": None,
             "attempt": self.attempt,
+            **{name: getattr(item, name) for name in PROVENANCE_FIELDS},
         }
         if isinstance(outcome, Drop):
             stage = _stage_of(outcome, item, first_stage)
@@ -434,26 +458,25 @@ def _needs_retry(previous: dict) -> bool:
     return previous["status"] == "failed" and previous["status_reason"] in RETRYABLE
 
 
-def _apply_fetch(item: ImageItem, hit: dict | None, fetched, fetch_missing: bool) -> None:
-    """Attach the bytes (or the failure) from the WARC or from img2dataset to ``item``."""
-    if hit is not None:
-        item.source = "warc"
-        if hit.get("error"):
-            item.fetch_error = hit["error"]
-        elif hit.get("body") is None:
-            item.fetch_error = f"warc_http_{hit['http_status']}"
-        else:
-            item.data = hit["body"]
-        return
-    if fetched is None:
-        item.fetch_error = "download_error" if fetch_missing else "not_in_warc"
-        return
-    data, error = fetched
-    if error is not None:
-        reason, refused, detail = decode_error(error)
-        item.fetch_error, item.fetch_refused, item.fetch_detail = reason, refused, detail
+def _not_fetched(item: ImageItem, lookup: ImageLookup | None) -> ImageItem:
+    """An image neither read from the archive nor fetched: why, as its fetch failure."""
+    if lookup is not None and lookup.kind == CAPTURED_WITHOUT_IMAGE:
+        item.source, item.fetch_error = "warc", lookup.reason
     else:
-        item.data = data
+        item.fetch_error = "not_in_warc"
+    return item
+
+
+def _lookup_counts(results: list[dict]) -> dict:
+    """Distinct images by archive lookup kind (only images that were looked up)."""
+    kinds = Counter(r.get("warc_lookup") for r in results if r.get("warc_lookup"))
+    return {"total": dict(kinds)} if kinds else {}
+
+
+def index_record_bytes(config: dict) -> int:
+    """Largest archive record indexed and read back: room for headers around a max_bytes body
+    with an HTTP coding (webweave convention: four times images.max_bytes)."""
+    return 4 * int(config["max_bytes"])
 
 
 # ---------------------------------------------------------------- documents and pairs
@@ -488,11 +511,22 @@ _RESULT_FIELDS = (
     "sha256",
     "phash",
     "source",
+    *PROVENANCE_FIELDS,
 )
 
 
+def _page_warc_images(row: dict, by_url: dict) -> Iterator[tuple[str, str, str]]:
+    """(WARC the page came from, image URL, lookup kind) for each image of one document."""
+    warc = (row.get("general_metadata") or {}).get("warc_filename") or "unknown"
+    for url in row["images"] or []:
+        if url is not None:
+            kind = (by_url.get(url) or {}).get("warc_lookup") or "not_looked_up"
+            yield warc, url, kind
+
+
 class WriteDocumentFile(beam.DoFn):
-    """One input documents file + its URLs' results → documents/ and pairs/ shards."""
+    """One input documents file + its URLs' results → documents/ and pairs/ shards, and
+    (page WARC, url, lookup kind) tagged "page_warcs"."""
 
     def __init__(self, output_dir: str, config: dict):
         self.output_dir = output_dir
@@ -518,8 +552,10 @@ class WriteDocumentFile(beam.DoFn):
         funnel = Funnel()
         counts = funnel.stage("image_count")
         text_only = 0
+        page_warcs: set[tuple[str, str, str]] = set()
         for row in _read_documents(path):
             counts.in_ += 1
+            page_warcs.update(_page_warc_images(row, by_url))
             document, doc_pairs, kept = self._attach(row, by_url)
             reason = self._document_rule(row, kept)
             if reason is not None:
@@ -532,6 +568,7 @@ class WriteDocumentFile(beam.DoFn):
                 writers["pairs"].add(pair)
         for writer in writers.values():
             writer.close()
+        yield from (beam.pvalue.TaggedOutput("page_warcs", entry) for entry in sorted(page_warcs))
         yield {
             "documents_funnel": funnel.to_list(),
             "documents_read": counts.in_,
@@ -632,18 +669,34 @@ def dedup_summary(counts: list[tuple[str, int]]) -> dict:
 
 
 class WriteImageStats(beam.DoFn):
-    def __init__(self, output_dir: str):
+    def __init__(self, output_dir: str, looked_up: bool):
         self.output_dir = output_dir
+        self.looked_up = looked_up
 
-    def process(self, _, images: dict, documents: dict, sha: list, phash: list) -> Iterator[str]:
-        stats = finalize_stats(images, documents, dedup_summary(sha), dedup_summary(phash))
+    def process(
+        self, _, images: dict, documents: dict, sha: list, phash: list, page_warcs: list
+    ) -> Iterator[str]:
+        stats = finalize_stats(
+            images,
+            documents,
+            dedup_summary(sha),
+            dedup_summary(phash),
+            page_warcs if self.looked_up else None,
+        )
         path = join(self.output_dir, STATS)
         write_json_atomically(path, stats)
         yield path
 
 
-def finalize_stats(images: dict, documents: dict, sha: dict, phash: dict) -> dict:
-    """The closing contract: both funnels close, errors equal dead-letter rows."""
+def finalize_stats(
+    images: dict,
+    documents: dict,
+    sha: dict,
+    phash: dict,
+    page_warcs: list[tuple[tuple[str, str], int]] | None = None,
+) -> dict:
+    """The closing contract: both funnels close, errors equal dead-letter rows, and with
+    ``--from-warc`` (``page_warcs`` given) every image is found or not found, per WARC too."""
     image_funnel = Funnel.from_list(images.get("funnel", []))
     for stage in IMAGE_STAGES:
         image_funnel.stage(stage)
@@ -661,11 +714,18 @@ def finalize_stats(images: dict, documents: dict, sha: dict, phash: dict) -> dic
     errors = sum(s.errors for s in image_funnel.stages)
     if errors != images.get("dead_letter", 0):
         problems.append(f"{errors} stage errors but {images.get('dead_letter', 0)} dead letters")
+    lookup = None
+    if page_warcs is not None:
+        lookup = warc_lookup_stats(images, page_warcs)
+        problems += _lookup_problems(lookup, distinct)
     return {
         "distinct_image_urls": distinct,
         "images_kept": kept,
         "image_funnel": image_funnel.to_list(),
+        "candidate_fallbacks": images.get("candidate_fallbacks", {}),
+        "gif_converted": images.get("gif_converted", 0),
         "images_by_source": images.get("sources", {}),
+        "warc_lookup": lookup,
         "documents_read": documents.get("documents_read", 0),
         "documents_written": documents.get("documents_written", 0),
         "documents_text_only": documents.get("text_only", 0),
@@ -680,6 +740,47 @@ def finalize_stats(images: dict, documents: dict, sha: dict, phash: dict) -> dic
     }
 
 
+def lookup_summary(kinds: dict[str, int]) -> dict:
+    """Images referenced, found (by how) and not found (by why), from counts per lookup kind."""
+    found = {kind: kinds.get(kind, 0) for kind in FOUND_KINDS}
+    not_found = {kind: kinds.get(kind, 0) for kind in NOT_FOUND_KINDS}
+    other = {kind: n for kind, n in kinds.items() if kind not in found and kind not in not_found}
+    summary = {
+        "referenced": sum(kinds.values()),
+        "found": sum(found.values()),
+        "found_by": found,
+        "not_found": sum(not_found.values()),
+        "not_found_by": not_found,
+    }
+    if other:  # e.g. not_looked_up: reused results of an attempt without --from-warc
+        summary["other"] = other
+    return summary
+
+
+def warc_lookup_stats(images: dict, page_warcs: list[tuple[tuple[str, str], int]]) -> dict:
+    """``stats.json``'s ``warc_lookup``: all images, per page WARC, per archive WARC."""
+    by_page: dict[str, dict[str, int]] = {}
+    for (warc, kind), count in page_warcs:
+        by_page.setdefault(warc, {})[kind] = by_page.get(warc, {}).get(kind, 0) + count
+    return {
+        "images": lookup_summary(images.get("warc_lookup", {}).get("total", {})),
+        "by_page_warc": {warc: lookup_summary(kinds) for warc, kinds in sorted(by_page.items())},
+        "archive_warcs": dict(sorted(images.get("archive_warcs", {}).items())),
+    }
+
+
+def _lookup_problems(lookup: dict, distinct: int) -> list[str]:
+    problems = []
+    if lookup["images"]["referenced"] != distinct:
+        problems.append(
+            f"warc_lookup: {lookup['images']['referenced']} images looked up, {distinct} images"
+        )
+    for name, summary in [("images", lookup["images"]), *lookup["by_page_warc"].items()]:
+        if summary["referenced"] != summary["found"] + summary["not_found"]:
+            problems.append(f"warc_lookup {name}: referenced != found + not_found")
+    return problems
+
+
 # ---------------------------------------------------------------- graph
 
 
@@ -688,11 +789,13 @@ def _match(pattern: str) -> list[str]:
 
 
 def _join_members(element) -> Iterator[tuple[str, tuple]]:
+    """(url, {images, lookups, previous}) → (url, (candidates, lookup, previous)) for used urls."""
     url, groups = element
-    if not list(groups["used"]):
+    images = list(groups["images"])
+    if not images:
         return
-    previous = list(groups["previous"])
-    yield url, (_best_hit(list(groups["warc"])), previous[0] if previous else None)
+    lookups, previous = list(groups["lookups"]), list(groups["previous"])
+    yield url, (images[0], lookups[0] if lookups else None, previous[0] if previous else None)
 
 
 def build_images_pipeline(
@@ -704,26 +807,35 @@ def build_images_pipeline(
     refs = (
         pipeline
         | "DocFiles" >> beam.Create(doc_files)
-        | "ReadImageRefs" >> beam.ParDo(ReadImageRefs()).with_outputs("files", main="refs")
+        | "ReadImageRefs"
+        >> beam.ParDo(ReadImageRefs()).with_outputs("files", "candidates", main="refs")
     )
-    used = (
-        refs.refs
-        | "Urls" >> beam.Keys()
-        | "DistinctUrls" >> beam.Distinct()
-        | "KeyUsed" >> beam.Map(lambda url: (url, True))
+    images = (
+        refs.candidates
+        | "GroupCandidates" >> beam.GroupByKey()
+        | "MergeCandidates" >> beam.Map(merge_candidates)
     )
     warc_inputs = [w for pattern in job.get("from_warc", []) for w in expand_pattern(pattern)]
-    warc = (
-        pipeline
-        | "WarcInputs" >> beam.Create(warc_inputs)
-        | "ReadWarcImages" >> beam.ParDo(ReadWarcImages(16 << 20, config["max_bytes"]))
-    )
+    index_reports = []
+    if warc_inputs:
+        index = (
+            pipeline
+            | "WarcInputs" >> beam.Create(warc_inputs)
+            | "IndexWarcCaptures"
+            >> beam.ParDo(IndexWarcCaptures(index_record_bytes(config))).with_outputs(
+                "reports", main="captures"
+            )
+        )
+        lookups = look_up_images(images, index.captures, config["warc_max_hops"])
+        index_reports.append(index.reports)
+    else:
+        lookups = pipeline | "NoLookups" >> beam.Create([])
     previous = pipeline | "PreviousFiles" >> beam.Create(previous_results or [])
     previous = previous | "ReadPrevious" >> beam.FlatMap(
         lambda path: ((r["image_url"], r) for r in pq.read_table(path).to_pylist())
     )
     members = (
-        {"used": used, "warc": warc, "previous": previous}
+        {"images": images, "lookups": lookups, "previous": previous}
         | "JoinSources" >> beam.CoGroupByKey()
         | "Members" >> beam.FlatMap(_join_members)
     )
@@ -743,7 +855,11 @@ def build_images_pipeline(
         )
     )
     results = batches.results
-    image_report = batches.reports | "MergeImageReports" >> beam.CombineGlobally(MergeReports())
+    image_report = (
+        (batches.reports, *index_reports)
+        | "ImageReports" >> beam.Flatten()
+        | "MergeImageReports" >> beam.CombineGlobally(MergeReports())
+    )
     keyed_results = results | "KeyResults" >> beam.Map(lambda r: (r["image_url"], r))
     per_file = (
         {"result": keyed_results, "file": refs.refs}
@@ -751,12 +867,20 @@ def build_images_pipeline(
         | "PerFile"
         >> beam.FlatMap(lambda e: ((f, r) for f in e[1]["file"] for r in e[1]["result"]))
     )
-    doc_reports = (
+    written = (
         (per_file, refs.files)
         | "AllFiles" >> beam.Flatten()
         | "GroupFile" >> beam.GroupByKey()
-        | "WriteDocumentFile" >> beam.ParDo(WriteDocumentFile(output, config))
-        | "MergeDocReports" >> beam.CombineGlobally(MergeReports())
+        | "WriteDocumentFile"
+        >> beam.ParDo(WriteDocumentFile(output, config)).with_outputs("page_warcs", main="reports")
+    )
+    doc_reports = written.reports | "MergeDocReports" >> beam.CombineGlobally(MergeReports())
+    page_warcs = (
+        written.page_warcs
+        | "DistinctPageImages" >> beam.Distinct()
+        | "PageWarcKind" >> beam.Map(lambda entry: (entry[0], entry[2]))
+        | "CountPageWarcKinds" >> beam.combiners.Count.PerElement()
+        | "PageWarcList" >> beam.combiners.ToList()
     )
     ok = results | "Kept" >> beam.Filter(lambda r: r["status"] == "ok")
     sha = (
@@ -776,11 +900,12 @@ def build_images_pipeline(
         | "StatsTrigger" >> beam.Create([None])
         | "WriteStats"
         >> beam.ParDo(
-            WriteImageStats(output),
+            WriteImageStats(output, looked_up=bool(warc_inputs)),
             beam.pvalue.AsSingleton(image_report),
             beam.pvalue.AsSingleton(doc_reports),
             beam.pvalue.AsSingleton(sha),
             beam.pvalue.AsSingleton(phash),
+            beam.pvalue.AsSingleton(page_warcs),
         )
     )
 
@@ -853,6 +978,7 @@ def _retry(output: str, beam_args: list[str]) -> int:
     with open(join(output, JOB_FILE), encoding="utf-8") as handle:
         job = json.load(handle)
     previous = _match(join(output, RESULTS, "*.parquet"))
+    job["config"] = images_config(job["config"])  # a job file of an older version: new keys
     job["attempt"] += 1
     return run_images_job(job, beam_args, previous)
 

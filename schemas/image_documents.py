@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from webweave.schemas import documents
+from webweave.schemas import documents, image_results
 from webweave.schemas.registry import versioned
 
 NAME = "image_documents"
-VERSION = 2  # 2: image_metadata carries the candidates of documents version 3 (issue #17)
+# 2: image_metadata carries the documents' candidates and where the bytes came from (#17)
+VERSION = 2
 
 IMAGE_METADATA = pa.struct(
     list(documents.IMAGE_METADATA)
@@ -33,6 +34,7 @@ IMAGE_METADATA = pa.struct(
         pa.field("sha256", pa.string()),
         pa.field("phash", pa.string()),
         pa.field("source", pa.string()),  # network | warc
+        *image_results.PROVENANCE,
     ]
 )
 

@@ -11,7 +11,20 @@ import pyarrow as pa
 from webweave.schemas.registry import versioned
 
 NAME = "image_results"
-VERSION = 1
+
+# Where an image's bytes came from (issue #17); also in image_documents' image_metadata.
+PROVENANCE = [
+    pa.field("fetched_url", pa.string()),  # the candidate URL or archived URI of the bytes
+    pa.field("candidate_index", pa.int32()),  # 0: the preferred candidate (the image URL)
+    # How the WARC lookup found it (exact, canonical, scheme_insensitive, other_candidate,
+    # via_revisit, via_redirect) or not (not_captured, captured_without_image); null: no
+    # --from-warc. Counted per WARC in stats.json's warc_lookup.
+    pa.field("warc_lookup", pa.string()),
+    pa.field("warc_filename", pa.string()),  # the record that held the payload
+    pa.field("warc_record_offset", pa.int64()),
+    pa.field("converted_from", pa.string()),  # "gif": bytes are the GIF's first frame as PNG
+]
+VERSION = 2  # 2: where the bytes came from (candidate, archive record) and GIF conversion
 
 SCHEMA = versioned(
     pa.schema(
@@ -30,6 +43,7 @@ SCHEMA = versioned(
             pa.field("image_shard", pa.string()),
             pa.field("image_row", pa.int64()),
             pa.field("attempt", pa.int32()),
+            *PROVENANCE,
         ]
     ),
     NAME,

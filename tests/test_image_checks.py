@@ -67,7 +67,9 @@ def test_filters_in_obelics_order():
     def item(width, height, fmt="jpeg"):
         return ImageItem("u", width=width, height=height, format=fmt)
 
-    assert stage(item(100, 100, "gif")).reason == "unsupported_format"  # format first
+    assert stage(item(100, 100, "bmp")).reason == "unsupported_format"  # format first
+    assert stage(item(100, 100, "gif")).reason == "unsupported_format_gif"  # counted apart
+    assert stage(item(100, 100, "svg")).reason == "unsupported_format_svg"
     assert stage(item(149, 149)).reason == "too_small"
     assert stage(item(20_001, 15_000)).reason == "too_large"
     assert stage(item(10_000, 200)).reason == "bad_aspect_ratio"
@@ -93,3 +95,43 @@ def test_sniff_format():
     assert sniff_format(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
     assert sniff_format(b"GIF89a....") == "gif"
     assert sniff_format(b"<html>") is None
+    assert sniff_format(b'<?xml version="1.0"?>\n<!-- map -->\n<svg xmlns="x"/>') == "svg"
+    assert sniff_format(b"<!doctype html><html><body><svg></svg>") is None  # HTML, not SVG
+
+
+def _gif(frames: list[tuple[int, int, int]], size=(300, 200), transparent=False) -> bytes:
+    images = [Image.new("P", size, 0) for _ in frames]
+    for image, color in zip(images, frames, strict=True):
+        image.putpalette([*color, 255, 255, 255] + [0] * 762)
+    buffer = io.BytesIO()
+    extra = {"transparency": 0} if transparent else {}
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], **extra)
+    return buffer.getvalue()
+
+
+def test_svg_is_recognised_hashed_and_filtered_apart():
+    svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="300"/>'
+    item = _decoded(svg)
+    assert (item.format, item.width, item.sha256 is not None) == ("svg", None, True)
+    assert ImageFilter()(item).reason == "unsupported_format_svg"
+
+
+def test_gif_filtered_by_default_and_first_frame_converted_when_asked():
+    animated = _gif([(200, 30, 30), (30, 30, 200)])
+    item = _decoded(animated)
+    assert (item.format, item.converted_from) == ("gif", None)
+    assert ImageFilter()(item).reason == "unsupported_format_gif"
+
+    converted = _decoded(animated, gif_first_frame=True)
+    assert (converted.format, converted.converted_from) == ("png", "gif")
+    assert (converted.width, converted.height) == (300, 200)
+    assert converted.data.startswith(b"\x89PNG")
+    frame = Image.open(io.BytesIO(converted.data))
+    assert (frame.mode, frame.getpixel((5, 5))) == ("RGB", (200, 30, 30))  # the first frame
+    assert isinstance(ImageFilter()(converted), ImageItem)
+
+    still = _decoded(_gif([(10, 20, 30)], transparent=True), gif_first_frame=True)
+    assert Image.open(io.BytesIO(still.data)).mode == "RGBA"
+    assert _decoded(animated[: len(animated) // 3], gif_first_frame=True).reason == (
+        "truncated_image"
+    )
