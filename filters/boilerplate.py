@@ -102,6 +102,7 @@ def survey(body: LexborNode, check_deadline: Callable[[], None]) -> Survey:
     strong, weak = found.strong, found.weak
     body_key = body.mem_id
     skip_to = None  # inside junk: mem_id of the first node after it (0: the end of the page)
+    in_article: dict[int, bool] = {}  # ``_inside_article`` answers, per ancestor
     for count, node in enumerate(body.traverse()):  # elements and comments, no text
         if not count & _CHECK_MASK:
             check_deadline()
@@ -138,7 +139,7 @@ def survey(body: LexborNode, check_deadline: Callable[[], None]) -> Survey:
         if strength == STRONG:
             strong.append(node)
         elif (strength == WEAK or rule == _WEAK_TAG) and not (
-            node.tag == "header" and _inside_article(node)
+            node.tag == "header" and _inside_article(node, in_article)
         ):
             weak.add(node.mem_id)
     return found
@@ -199,14 +200,29 @@ def name_strength(class_and_id: str) -> int:
     return strength
 
 
-def _inside_article(node: LexborNode) -> bool:
-    """An ``<article>``'s or ``<main>``'s own ``<header>`` holds its headline, not site chrome."""
+def _inside_article(node: LexborNode, known: dict[int, bool]) -> bool:
+    """An ``<article>``'s or ``<main>``'s own ``<header>`` holds its headline, not site chrome.
+
+    ``known`` keeps the answer for every ancestor passed, so a later climb stops at the first
+    one already answered: each element is climbed past once per page, whatever the depth.
+    """
+    passed = []
     parent = node.parent
+    inside = False
     while parent is not None:
+        key = parent.mem_id
+        answer = known.get(key)
+        if answer is not None:
+            inside = answer
+            break
         if parent.tag in ("article", "main"):
-            return True
+            inside = True
+            break
+        passed.append(key)
         parent = parent.parent
-    return False
+    for key in passed:
+        known[key] = inside
+    return inside
 
 
 def remove(body: LexborNode, found: Survey) -> None:
@@ -214,17 +230,30 @@ def remove(body: LexborNode, found: Survey) -> None:
     the page's text (a mis-named wrapper).
 
     Innermost first (reverse document order), so an outer container is measured without what
-    was removed inside it. ``decompose`` only unlinks nodes, so one already cut off with an
-    enclosing container is harmless.
+    was removed inside it: each character is measured once. A container around a spared one
+    holds more text still, so it is spared unmeasured. ``decompose`` only unlinks nodes, so one
+    already cut off with an enclosing container is harmless.
     """
     for node in reversed(found.junk):
         node.decompose()
     page_chars = -1  # measured only when a container is large enough to matter
+    around_spared: set[int] = set()  # mem_id of the ancestors of spared containers
     for node in reversed(found.strong):
+        if node.mem_id in around_spared:
+            continue
         chars = len(node.text(deep=True))
         if chars > _MIN_WRAPPER_CHARS:
             if page_chars < 0:
                 page_chars = len(body.text(deep=True))
             if chars > page_chars * _MAX_TEXT_SHARE:
+                _mark_ancestors(node, around_spared)
                 continue
         node.decompose()
+
+
+def _mark_ancestors(node: LexborNode, marked: set[int]) -> None:
+    """Add the ancestors of ``node`` to ``marked``, stopping at one already there."""
+    parent = node.parent
+    while parent is not None and parent.mem_id not in marked:
+        marked.add(parent.mem_id)
+        parent = parent.parent
