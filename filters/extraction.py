@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -183,7 +184,7 @@ def _check_deadline(deadline: float) -> None:
 
 def _title(head: LexborNode | None) -> str | None:
     node = head.css_first("title") if head is not None else None
-    title = " ".join(node.text().split()) if node is not None else ""
+    title = normal_text(node.text()) if node is not None else ""
     return title or None
 
 
@@ -203,7 +204,7 @@ def _figure_captions(figcaptions: list[LexborNode], images: list[LexborNode]) ->
     """
     by_figure: dict[int, str] = {}
     for caption in figcaptions:
-        text = " ".join(caption.text(deep=True).split())
+        text = normal_text(caption.text(deep=True))
         figure = _ancestor_within(caption, _FIGURE_CLIMB, lambda node: node.tag == "figure")
         if text and figure is not None:
             by_figure.setdefault(figure.mem_id, text)
@@ -347,6 +348,8 @@ def _space_before(text_node: LexborNode) -> bool:
 _MIN_PROSE_CHARS = 25  # shorter blocks are headings, captions, dates, menu entries
 _PROSE_LINK_COST = 3.0  # in a prose block, a link character cancels this many plain ones
 _ONE_LINK_COST = 2.0  # ... when the block has a single link
+_LINKED_PROSE_CHARS = 100  # a block this long with links spread through it is prose ...
+_PLAIN_PER_LINK = 8  # ... when it has this many plain characters per link (a phrase)
 _LINK_COST = 3.0  # cost of a link character in a short block
 _SCRAP_COST = 0.1  # cost of a plain character in a short block: near neutral, so that lists,
 # recipes and tables between prose stay in, while a run never starts or ends with them
@@ -354,6 +357,7 @@ _WEAK_COST = 1.0  # cost of a character inside layout boilerplate
 _WRAPPER_SHARE = 0.5  # a layout container with this share of the content's prose wraps it
 _SCATTERED_SHARE = 0.8  # ... and when this share sits in small layout containers, none counts
 _LEAD_IN = 3  # headings and images just before the run that still belong to it
+_NOTICE_MAX_CHARS = 200  # a copyright line is shorter; a paragraph citing © may be longer
 
 
 def choose_content(blocks: list[_Block]) -> list[_Block]:
@@ -372,6 +376,8 @@ def choose_content(blocks: list[_Block]) -> list[_Block]:
     exempt = _wrappers(blocks[start:end])
     for block in blocks:
         block.is_weak = bool(block.weak) and not exempt.issuperset(block.weak)
+        if not block.is_weak and block.tag != "img" and _is_notice(block):
+            block.is_weak = True
         if block.is_weak and block.tag != "img":
             block.value = -_WEAK_COST * len(block.text) - _LINK_COST * block.link_chars
     start, end = _best_run(blocks)
@@ -384,20 +390,33 @@ def choose_content(blocks: list[_Block]) -> list[_Block]:
 
 
 def _finish(block: _Block) -> None:
-    """Join and normalise the paragraph's text (soft hyphens and zero-width spaces removed)."""
-    text = "".join(block.pieces)
-    if "\xad" in text or "\u200b" in text:
-        text = text.replace("\xad", "").replace("\u200b", "")
-    block.text = " ".join(text.split())
+    """Join and normalise the paragraph's text."""
+    block.text = normal_text("".join(block.pieces))
+
+
+def normal_text(text: str) -> str:
+    """Text as the document stores it: soft hyphens and zero-width spaces removed, whitespace
+    collapsed, and Unicode NFC, so that a word written with a combining mark ("u" + U+0308)
+    and with a precomposed letter ("ü") is the same string downstream."""
+    if not text.isascii():
+        if "\xad" in text or "\u200b" in text:
+            text = text.replace("\xad", "").replace("\u200b", "")
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def _value(block: _Block) -> float:
     """Positive for prose, negative for link lists; headings and short scraps near zero.
 
-    A table row with a link is data (a product name linked in its first cell), not a menu.
+    In running prose links are words of the sentence (an encyclopedia paragraph links every
+    other noun): a paragraph-length block with a phrase of plain text per link on average is
+    prose whatever its share of link text, and only its plain text counts. A table row with a
+    link is data (a product name linked in its first cell), not a menu.
     """
     chars = len(block.text)
     links = block.link_chars
+    if _is_linked_prose(block):
+        return chars - links
     if block.tag == "tr" and links:
         return -_SCRAP_COST * chars
     if chars >= _MIN_PROSE_CHARS and block.tag not in _HEADING_TAGS:
@@ -407,9 +426,32 @@ def _value(block: _Block) -> float:
     return -(_LINK_COST * links + _SCRAP_COST * (chars - links))
 
 
+def _is_linked_prose(block: _Block) -> bool:
+    """A paragraph-length block with several links and a phrase of plain text per link."""
+    return (
+        block.links > 1
+        and len(block.text) >= _LINKED_PROSE_CHARS
+        and len(block.text) - block.link_chars >= _PLAIN_PER_LINK * block.links
+        and block.tag not in _HEADING_TAGS
+    )
+
+
+def _is_notice(block: _Block) -> bool:
+    """A copyright line ("© 2019 Example Media. All rights reserved."): a short block with
+    the copyright sign is a site's legal notice, whatever its markup, not the page's text."""
+    return "\N{COPYRIGHT SIGN}" in block.text and len(block.text) < _NOTICE_MAX_CHARS
+
+
 def _is_linky(block: _Block) -> bool:
     """Mostly link text: a menu entry, a tag list, a teaser headline (or an empty block)."""
     return block.link_chars * 2 >= len(block.text)
+
+
+def _is_cross_reference(block: _Block) -> bool:
+    """A label and a link ("Read more: <headline>", "See also: <page>"): the link text ends
+    the paragraph and the plain text before it ends with a colon. It points to another page."""
+    label = block.text[: len(block.text) - block.link_chars].rstrip()
+    return label.endswith(":")
 
 
 def _wrappers(run: list[_Block]) -> set[int]:
@@ -489,6 +531,8 @@ def _keep_inside(chosen: list[_Block], index: int) -> bool:
     if block.tag == "img" or not _is_linky(block):
         return True
     if not block.text or block.links != 1 or block.tag in _HEADING_TAGS:
+        return False
+    if _is_cross_reference(block):
         return False
     for other in (index - 1, index + 1):
         if 0 <= other < len(chosen) and chosen[other].tag != "img" and _is_linky(chosen[other]):
