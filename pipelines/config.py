@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.filters.extraction import ExtractionOptions
 from webweave.filters.record_selection import SelectionConfig
 from webweave.filters.text.config import TextFilterConfig
@@ -44,6 +45,7 @@ class Config(Section):
     images: dict  # checked by the images job's own reader (images_job.images_config)
     commoncrawl: CommonCrawlConfig
     dedup: DedupConfig
+    capfilt: CapFiltConfig
 
 
 def merged_values(path: str | Path | None = None, overrides: dict | None = None) -> dict[str, Any]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from webweave.schemas import documents, image_results
+from webweave.schemas import capfilt, documents, image_results
 from webweave.schemas.registry import versioned
 
 NAME = "image_documents"
 # 2: image_metadata carries the documents' candidates and where the bytes came from (#17)
-VERSION = 2
+# 3: the kept synthetic captions of `webweave capfilt --write-documents` and their provenance
+#    (#13; null when CapFilt did not run on the image)
+VERSION = 3
 
 IMAGE_METADATA = pa.struct(
     list(documents.IMAGE_METADATA)
@@ -35,6 +37,7 @@ IMAGE_METADATA = pa.struct(
         pa.field("phash", pa.string()),
         pa.field("source", pa.string()),  # network | warc
         *image_results.PROVENANCE,
+        *capfilt.DOCUMENT_FIELDS,
     ]
 )
 
