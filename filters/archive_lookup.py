@@ -6,16 +6,19 @@ body, like a CDX line) grouped by ``surt_key``. An image is looked up candidate 
 index group and either ends (``Resolution``: found, or missing with a reason) or continues at
 another key:
 
-- **which capture**: among the captures at the key that match the URL (``match_kind``), an
-  image response (2xx, not declared as text/JSON/XML/PDF) first, then a revisit, then a
-  redirect (3xx with Location), then anything else; within one kind exact before canonical
-  before scheme-insensitive, then the earliest capture (then WARC name and offset, so the
-  choice is deterministic);
+- **which capture**: among the captures at the key that match the URL (``match_kind``), the
+  ones that can lead to an image (an image response: 2xx not declared as text/JSON/XML/PDF; a
+  revisit; a redirect: 3xx with Location) before the rest (a 404, an HTML page); then exact
+  before canonical before scheme-insensitive (the issue's "second choice"); then image
+  response, revisit, redirect; then the earliest capture (then WARC name and offset, so the
+  choice is deterministic). When the chosen capture leads nowhere (a revisit without its
+  original, a redirect to a URL not captured), the next capture of the candidate's own key is
+  tried, within the same hop budget; the reason reported is the first capture's;
 - **revisits** (WARC ``revisit`` records: ``identical-payload-digest`` or
   ``server-not-modified``) are followed to their original as pywb does
   (``pywb/warcserver/resource/resolvingloader.py`` and ``cdxops.cdx_resolve_revisits``):
   at ``WARC-Refers-To-Target-URI`` (else the revisit's own URI), a non-revisit capture with the
-  same ``WARC-Payload-Digest`` when both records carry one, closest in time to
+  revisit's ``WARC-Payload-Digest`` (any, when the revisit has none), closest in time to
   ``WARC-Refers-To-Date`` (else to the revisit's date), the earlier on a tie. The bytes are the
   original's payload;
 - **redirects** captured in the WARC (a 3xx response with ``Location``) are followed to the
@@ -86,6 +89,16 @@ class Lookup:
     via: tuple[str, ...] = ()  # "revisit" / "redirect" hops taken so far
     seen: tuple[str, ...] = ()  # canonical URLs visited (redirect loop guard)
     revisit_of: Capture | None = None  # set while looking for a revisit's original
+    start_url: str = ""  # the candidate's own URL
+    hops: int = 0  # hops taken, over every capture tried (the budget)
+    # The other captures of the candidate's own key, best first, with their match kinds:
+    # tried in turn when the chosen one leads nowhere.
+    alternatives: tuple[tuple[Capture, str], ...] = ()
+    first_failure: str | None = None  # the reason the first capture tried led nowhere
+
+    def __post_init__(self) -> None:
+        if not self.start_url:
+            object.__setattr__(self, "start_url", self.url)
 
     @property
     def key(self) -> str:
@@ -131,7 +144,7 @@ class ImageLookup:
 
 def first_lookups(image_url: str, candidates: list[str] | tuple[str, ...]) -> list[Lookup]:
     """One lookup per candidate URL of the image."""
-    return [Lookup(image_url, index, url) for index, url in enumerate(candidates)]
+    return [Lookup(image_url, index, url, start_url=url) for index, url in enumerate(candidates)]
 
 
 def step(lookup: Lookup, captures: list[Capture], max_hops: int) -> Resolution | Lookup:
@@ -139,14 +152,15 @@ def step(lookup: Lookup, captures: list[Capture], max_hops: int) -> Resolution |
     if lookup.revisit_of is not None:
         original = _revisit_original(lookup, captures)
         if original is None:
-            return _missing(lookup, "warc_revisit_original_missing")
+            return _missing(lookup, "warc_revisit_original_missing", max_hops)
         return _evaluate(lookup, original, max_hops)
-    chosen = _best_capture(lookup.url, captures)
-    if chosen is None:
-        return _missing(lookup, NOT_CAPTURED if not lookup.via else "warc_redirect_not_captured")
-    capture, kind = chosen
-    if lookup.match is None:
-        lookup = replace(lookup, match=kind)
+    ranked = _ranked_captures(lookup.url, captures)
+    if not ranked:
+        reason = NOT_CAPTURED if not lookup.via else "warc_redirect_not_captured"
+        return _missing(lookup, reason, max_hops)
+    (capture, kind), others = ranked[0], ranked[1:]
+    if lookup.match is None:  # the candidate's own key: keep the others to fall back on
+        lookup = replace(lookup, match=kind, alternatives=tuple(others))
     return _evaluate(lookup, capture, max_hops)
 
 
@@ -156,37 +170,53 @@ def _evaluate(lookup: Lookup, capture: Capture, max_hops: int) -> Resolution | L
         return Resolution(lookup.image_url, lookup.candidate, capture, None, lookup.match,
                           lookup.via)  # fmt: skip
     if capture.record_type == "response" and 200 <= capture.status < 300:
-        return _missing(lookup, "warc_non_image_type")
+        return _missing(lookup, "warc_non_image_type", max_hops)
     if capture.record_type == "revisit":
         return _hop(lookup, capture.refers_to_uri or capture.uri, "revisit", max_hops, capture)
     if 300 <= capture.status < 400 and capture.redirect_to:
         return _hop(lookup, capture.redirect_to, "redirect", max_hops, None)
-    return _missing(lookup, f"warc_http_{capture.status}")
+    return _missing(lookup, f"warc_http_{capture.status}", max_hops)
 
 
 def _hop(
     lookup: Lookup, url: str, how: str, max_hops: int, revisit: Capture | None
 ) -> Resolution | Lookup:
-    if len(lookup.via) >= max_hops:
-        return _missing(lookup, "warc_too_many_hops")
+    if lookup.hops >= max_hops:
+        return _missing(lookup, "warc_too_many_hops", max_hops)
     here = canonical_url(lookup.url)
     target = canonical_url(url)
     if how == "redirect" and (target == here or target in lookup.seen):
-        return _missing(lookup, "warc_redirect_loop")
+        return _missing(lookup, "warc_redirect_loop", max_hops)
     return replace(
         lookup,
         url=url,
         via=(*lookup.via, how),
         seen=(*lookup.seen, here),
         revisit_of=revisit,
+        hops=lookup.hops + 1,
     )
 
 
-def _missing(lookup: Lookup, reason: str) -> Resolution:
-    return Resolution(lookup.image_url, lookup.candidate, None, reason, lookup.match, lookup.via)
+def _missing(lookup: Lookup, reason: str, max_hops: int) -> Resolution | Lookup:
+    """The end of this capture's path: the next alternative capture, else the first reason."""
+    first = lookup.first_failure or reason
+    if lookup.alternatives:
+        (capture, kind), rest = lookup.alternatives[0], lookup.alternatives[1:]
+        retry = replace(
+            lookup,
+            url=lookup.start_url,
+            match=kind,
+            via=(),
+            seen=(),
+            revisit_of=None,
+            alternatives=rest,
+            first_failure=first,
+        )
+        return _evaluate(retry, capture, max_hops)
+    return Resolution(lookup.image_url, lookup.candidate, None, first, lookup.match, lookup.via)
 
 
-# What kind of capture serves an image best (lower first).
+# What kind of capture serves an image best (lower first); 3 cannot lead to an image.
 def _usefulness(capture: Capture) -> int:
     if capture.is_image_response:
         return 0
@@ -197,17 +227,17 @@ def _usefulness(capture: Capture) -> int:
     return 3
 
 
-def _best_capture(url: str, captures: list[Capture]) -> tuple[Capture, str] | None:
+def _ranked_captures(url: str, captures: list[Capture]) -> list[tuple[Capture, str]]:
+    """The captures matching ``url``, best first (module docstring), with their match kinds."""
     ranked = []
     for capture in captures:
         kind = match_kind(url, capture.uri)
         if kind is not None:
-            order = (_usefulness(capture), MATCH_KINDS.index(kind), *_position(capture))
+            usefulness = _usefulness(capture)
+            order = (usefulness == 3, MATCH_KINDS.index(kind), usefulness, *_position(capture))
             ranked.append((order, capture, kind))
-    if not ranked:
-        return None
-    _, capture, kind = min(ranked, key=lambda entry: entry[0])
-    return capture, kind
+    ranked.sort(key=lambda entry: entry[0])
+    return [(capture, kind) for _, capture, kind in ranked]
 
 
 def _position(capture: Capture) -> tuple:
@@ -222,9 +252,8 @@ def _revisit_original(lookup: Lookup, captures: list[Capture]) -> Capture | None
     for capture in captures:
         if capture.record_type == "revisit" or match_kind(lookup.url, capture.uri) is None:
             continue
-        if revisit.payload_digest and capture.payload_digest:
-            if capture.payload_digest != revisit.payload_digest:
-                continue
+        if revisit.payload_digest and capture.payload_digest != revisit.payload_digest:
+            continue  # pywb's digest filter: an original carries the revisit's payload digest
         distance = abs(_seconds(capture.date) - target)
         ranked.append(((distance, *_position(capture)), capture))
     return min(ranked, key=lambda entry: entry[0])[1] if ranked else None

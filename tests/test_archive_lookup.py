@@ -84,6 +84,25 @@ def test_an_image_response_beats_a_better_url_match_that_is_not_an_image():
     assert run(Lookup(url, 0, url), {}).reason == "not_captured"
 
 
+def test_exact_before_scheme_insensitive_and_the_next_capture_when_one_leads_nowhere():
+    url = "https://e.org/logo.svg"
+    original = capture("http://e.org/logo.svg", payload_digest="sha1:L")
+    revisit = capture(url, record_type="revisit", date="2013-06-01T00:00:00Z",
+                      payload_digest="sha1:L", refers_to_uri=url)  # fmt: skip
+    resolution = run(Lookup(url, 0, url), index_of(original, revisit))
+    assert (resolution.capture, resolution.match, resolution.kind) == (
+        original,
+        "exact",
+        "via_revisit",
+    )  # fmt: skip  (the exact capture, a revisit, is the one replay shows)
+    orphan = capture(url, record_type="revisit", payload_digest="sha1:GONE", refers_to_uri=url)
+    image = capture("http://e.org/logo.svg", payload_digest="sha1:L")
+    resolution = run(Lookup(url, 0, url), index_of(orphan, image))
+    assert (resolution.capture, resolution.kind) == (image, "scheme_insensitive")
+    dead_end = run(Lookup(url, 0, url), index_of(orphan, capture("http://e.org/logo.svg", 404)))
+    assert (dead_end.found, dead_end.reason) == (False, "warc_revisit_original_missing")
+
+
 def test_revisit_follows_refers_to_uri_date_and_digest():
     original = capture("http://example.org/orig.jpg", payload_digest="sha1:AAA")
     decoy = capture(
