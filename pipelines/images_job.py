@@ -765,7 +765,10 @@ def warc_lookup_stats(images: dict, page_warcs: list[tuple[tuple[str, str], int]
     return {
         "images": lookup_summary(images.get("warc_lookup", {}).get("total", {})),
         "by_page_warc": {warc: lookup_summary(kinds) for warc, kinds in sorted(by_page.items())},
-        "archive_warcs": dict(sorted(images.get("archive_warcs", {}).items())),
+        "archive_warcs": {
+            name: {"images_supplied": 0, **counts}
+            for name, counts in sorted(images.get("archive_warcs", {}).items())
+        },
     }
 
 
