@@ -3,6 +3,8 @@ before candidates existed (issue #17)."""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from webweave.filters.document import ImageCandidate
 from webweave.filters.extraction import extract
 from webweave.filters.image_sources import choose_source, image_candidates, ordered_sources
+from webweave.pipelines.curation import read_extracted
+from webweave.pipelines.obelics_export import export_obelics
 from webweave.schemas import documents, extracted
 from webweave.schemas.registry import SchemaMismatch, versioned
 
@@ -162,8 +166,28 @@ def test_documents_of_the_previous_version_read_with_null_candidates(tmp_path):
         documents.upgrade_table(pa.Table.from_pylist([], schema=newer))
 
 
-def test_extracted_of_the_previous_version_read_with_null_candidates():
+def test_extracted_of_the_previous_version_read_with_null_candidates(tmp_path):
     old = _previous(extracted.SCHEMA, "extracted", 1)
     row = {**_old_row(), "drop_reason": None, "paragraph_filter": None}
     table = extracted.upgrade_table(pa.Table.from_pylist([row], schema=old))
     assert table.to_pylist()[0]["image_metadata"][1]["candidates"] is None
+    # What refilter, report and the final rewrite read (a run folder of the previous version):
+    path = tmp_path / "old-extracted.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=old), path)
+    read = read_extracted(str(path))
+    assert read.schema.equals(extracted.SCHEMA, check_metadata=False)
+    assert read.to_pylist()[0]["image_metadata"][1]["candidates"] is None
+    assert read_extracted(str(path), ["id", "images"]).to_pylist() == [
+        {"id": "d1", "images": [None, "http://example.org/a.jpg"]}
+    ]
+
+
+def test_export_obelics_reads_documents_of_the_previous_version(tmp_path):
+    old = _previous(documents.SCHEMA, "documents", 2)
+    row = {**_old_row(), "general_metadata": {"url": "http://example.org/p"}}
+    (tmp_path / "run" / "documents").mkdir(parents=True)
+    table = pa.Table.from_pylist([row], schema=old)
+    pq.write_table(table, tmp_path / "run" / "documents" / "old-00000.parquet")
+    assert export_obelics(str(tmp_path / "run"), str(tmp_path / "obelics")) == 1
+    (exported,) = pq.read_table(tmp_path / "obelics").to_pylist()
+    assert json.loads(exported["metadata"])[1]["unformatted_src"] == "/a.jpg"
