@@ -148,3 +148,22 @@ def save_tiny_open_clip(folder: Path, seed: int = 0) -> Path:
     }
     (folder / "open_clip_config.json").write_text(json.dumps(config))
     return folder
+
+
+def save_tiny_open_clip_checkpoint(folder: Path, seed: int = 0) -> tuple[str, Path, Path]:
+    """A tiny random open_clip ``CLIP`` the way reference capfilt.md §3 loads real ones by
+    name: ``NAME.json`` (registered with ``open_clip.add_model_config``) plus a state-dict
+    file for ``create_model_and_transforms(NAME, pretrained=PATH)``. Returns the model name,
+    the config JSON and the checkpoint; the tokenizer is open_clip's bundled BPE."""
+    import open_clip
+    import torch
+
+    name = f"webweave-tiny-clip-{seed}"
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / f"{name}.json"
+    config.write_text(json.dumps(TINY_CLIP))
+    torch.manual_seed(seed)
+    checkpoint = folder / f"{name}.pt"
+    torch.save(open_clip.CLIP(**TINY_CLIP).state_dict(), checkpoint)
+    return name, config, checkpoint
