@@ -3,9 +3,9 @@
 
 The sample (``pipelines/data/sample.warc.gz``, package data) lets a newcomer run the local chain
 offline. It holds only records of the MIT- and Apache-2.0-licensed WARC files among the
-fixtures (licences from ``MANIFEST.tsv``), picked in ``tools/sample_records.tsv`` by source
-file and record offset and checked against their ``WARC-Record-ID``. The records' bytes are the
-originals; only the container is new:
+fixtures (pinned source and licence from ``tests/fixtures/MANIFEST.tsv``), picked in
+``tools/sample_records.tsv`` by source file and record offset and checked against their
+``WARC-Record-ID``. The records' bytes are the originals; only the container is new:
 
 - a record of a per-record-gzip source is its gzip member, copied as is;
 - a record of an uncompressed source is gzipped here as one member (deflate level 9, mtime 0,
@@ -19,7 +19,8 @@ leaves the other sections of that file alone.
     python tools/build_sample.py            # write the sample and its NOTICE section
     python tools/build_sample.py --check    # rebuild in memory; exit 1 if either differs
 
-Fixtures: ``--fixtures DIR``, else ``$WEBWEAVE_FIXTURES``, else ``../shared/fixtures``.
+Fixtures: ``--fixtures DIR``, else ``$WEBWEAVE_FIXTURES``, else ``../shared/fixtures``, else
+``.fixtures`` (where the test suite fetches them on a fresh clone).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import csv
 import hashlib
 import os
+import re
 import struct
 import sys
 import zlib
@@ -38,6 +40,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PICKS = REPO_ROOT / "tools" / "sample_records.tsv"
 SAMPLE = REPO_ROOT / "pipelines" / "data" / "sample.warc.gz"
 NOTICE = REPO_ROOT / "NOTICE"
+# Where each fixture comes from (pinned URL, sha256, licence): the manifest the test suite
+# fetches fixtures with on a fresh clone, so it is there whenever the fixtures are.
+MANIFEST = REPO_ROOT / "tests" / "fixtures" / "MANIFEST.tsv"
+RAW_GITHUB_URL = re.compile(
+    r"https://raw\.githubusercontent\.com/"
+    r"(?P<repository>[^/]+/[^/]+)/(?P<commit>[0-9a-f]{40})/(?P<path>.+)"
+)
 ALLOWED_LICENCES = ("MIT", "Apache-2.0")
 MAX_SAMPLE_BYTES = 2 * 1024 * 1024
 
@@ -65,7 +74,7 @@ class Pick:
 
 @dataclass(frozen=True)
 class Provenance:
-    """A fixture's public origin, from MANIFEST.tsv."""
+    """A fixture's public origin, from the fixtures manifest."""
 
     path: str
     sha256: str
@@ -109,7 +118,11 @@ class Sample:
 
 
 def default_fixtures() -> Path:
-    return Path(os.environ.get("WEBWEAVE_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
+    """Where the tests find them: $WEBWEAVE_FIXTURES, ../shared/fixtures, else .fixtures."""
+    if os.environ.get("WEBWEAVE_FIXTURES"):
+        return Path(os.environ["WEBWEAVE_FIXTURES"])
+    shared = REPO_ROOT.parent / "shared" / "fixtures"
+    return shared if shared.is_dir() else REPO_ROOT / ".fixtures"
 
 
 def read_picks(path: Path = PICKS) -> list[Pick]:
@@ -121,31 +134,34 @@ def read_picks(path: Path = PICKS) -> list[Pick]:
         ]
 
 
-def read_manifest(fixtures: Path) -> dict[str, Provenance]:
-    with (fixtures / "MANIFEST.tsv").open(newline="") as handle:
-        rows = csv.DictReader(handle, delimiter="\t")
-        return {
-            row["path"]: Provenance(
-                row["path"],
-                row["sha256"],
-                row["source"],
-                row["source_path"],
-                row["commit"],
-                row["license"],
-            )
-            for row in rows
-        }
+def read_manifest(path: Path = MANIFEST) -> dict[str, dict[str, str]]:
+    """The project's fixtures manifest: path → its row (url, sha256, license, ...)."""
+    with path.open(newline="") as handle:
+        return {row["path"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def provenance_of(row: dict[str, str]) -> Provenance:
+    """Repository, commit and path from the row's pinned raw.githubusercontent.com URL."""
+    match = RAW_GITHUB_URL.fullmatch(row["url"])
+    if match is None:
+        raise SampleError(f"{row['path']}: no pinned GitHub URL in the manifest ({row['url']})")
+    return Provenance(
+        path=row["path"],
+        sha256=row["sha256"],
+        repository=match["repository"],
+        repository_path=match["path"],
+        commit=match["commit"],
+        licence=row["license"],
+    )
 
 
 def read_source(fixtures: Path, provenance: Provenance) -> bytes:
     """The fixture's bytes, refused unless its licence is allowed and its sha256 matches."""
     if provenance.licence not in ALLOWED_LICENCES:
         raise SampleError(f"{provenance.path}: licence {provenance.licence!r} is not allowed")
-    if not provenance.commit:
-        raise SampleError(f"{provenance.path}: the manifest pins no commit")
     data = (fixtures / provenance.path).read_bytes()
     if hashlib.sha256(data).hexdigest() != provenance.sha256:
-        raise SampleError(f"{provenance.path}: sha256 differs from MANIFEST.tsv")
+        raise SampleError(f"{provenance.path}: sha256 differs from the fixtures manifest")
     return data
 
 
@@ -244,16 +260,16 @@ def take(data: bytes, pick: Pick) -> tuple[bytes, RecordHead]:
 
 def build(fixtures: Path, picks: list[Pick] | None = None) -> Sample:
     picks = read_picks() if picks is None else picks
-    manifest = read_manifest(fixtures)
+    manifest = read_manifest()
     sources: dict[str, Provenance] = {}
     source_data: dict[str, bytes] = {}
     members, entries, offset = [], [], 0
     for pick in picks:
         if pick.source not in source_data:
             if pick.source not in manifest:
-                raise SampleError(f"{pick.source} is not in MANIFEST.tsv")
-            sources[pick.source] = manifest[pick.source]
-            source_data[pick.source] = read_source(fixtures, manifest[pick.source])
+                raise SampleError(f"{pick.source} is not in {MANIFEST.name}")
+            sources[pick.source] = provenance_of(manifest[pick.source])
+            source_data[pick.source] = read_source(fixtures, sources[pick.source])
         member, head = take(source_data[pick.source], pick)
         members.append(member)
         entries.append(Entry(pick, head, offset))
@@ -323,8 +339,7 @@ def notice_section(sample: Sample) -> str:
 
 
 def _repository_url(repository: str) -> str:
-    """MANIFEST names GitHub repositories as owner/name."""
-    return f"https://github.com/{repository}" if repository.count("/") == 1 else repository
+    return f"https://github.com/{repository}"
 
 
 def with_section(notice: str, section: str) -> str:
