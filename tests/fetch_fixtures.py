@@ -9,8 +9,7 @@ checked against its size and sha256, and written atomically. Files already prese
 are not downloaded again. A mirror (a folder or ``file://`` / ``http://`` URL holding the same
 tree as DEST, such as ``../shared/fixtures``) is tried first for every file; the upstream source
 is the fallback. Each file that could not be fetched gets one line saying from where and why; the
-exit status is then 1. DEST also gets its own ``MANIFEST.tsv`` index in the layout of
-``../shared/fixtures/MANIFEST.tsv`` (source repository, path and commit of each file).
+exit status is then 1.
 
 Manifest columns (tab-separated, one row per fixture file):
 
@@ -34,7 +33,6 @@ import hashlib
 import http.client
 import io
 import os
-import re
 import socket
 import sys
 import tarfile
@@ -55,8 +53,6 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 MANIFEST = HERE / "fixtures" / "MANIFEST.tsv"
 DEFAULT_DEST = REPO_ROOT / ".fixtures"
-INDEX = "MANIFEST.tsv"  # the folder's own index, in the layout of ../shared/fixtures/MANIFEST.tsv
-GITHUB_RAW = re.compile(r"https://raw\.githubusercontent\.com/([^/]+/[^/]+)/([0-9a-f]{40})/(.+)")
 RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -131,30 +127,6 @@ def is_verified(entry: Entry, dest: Path) -> bool:
     return file.is_file() and matches(entry, file.read_bytes())
 
 
-def write_index(dest: Path, entries: Sequence[Entry]) -> None:
-    """``dest/MANIFEST.tsv`` with the columns of ``../shared/fixtures/MANIFEST.tsv`` (path,
-    bytes, sha256, source, source_path, commit, license, description), so code that reads a
-    fixture's provenance from the folder's index works on a fetched folder too."""
-    lines = ["path\tbytes\tsha256\tsource\tsource_path\tcommit\tlicense\tdescription"]
-    for e in entries:
-        github = GITHUB_RAW.fullmatch(e.url)
-        if github:
-            source, commit, source_path = github[1], github[2], unquote(github[3])
-        else:
-            archive = PurePosixPath(urlsplit(e.url).path).name
-            source, commit, source_path = archive, "", e.member
-        description = f"fetched from {e.url or 'other fixtures'} (recipe {e.recipe})"
-        fields = [e.path, str(e.size), e.sha256, source, source_path, commit, e.license]
-        lines.append("\t".join([*fields, description]))
-    text = "\n".join(lines) + "\n"
-    index = dest / INDEX
-    if not index.is_file() or index.read_text(encoding="utf-8") != text:
-        dest.mkdir(parents=True, exist_ok=True)
-        partial = index.with_name(INDEX + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, index)
-
-
 def mirror_base(mirror: str) -> str:
     """A mirror given as a folder becomes a ``file://`` URL; URLs are kept."""
     if urlsplit(mirror).scheme in {"http", "https", "file"}:
@@ -201,7 +173,6 @@ class Fetcher:
                 report.failures.append(failure)
             else:
                 report.fetched.append(entry.path)
-        write_index(self.dest, self.entries)
         return report
 
     def _fetch_one(self, entry: Entry) -> str | None:

@@ -183,35 +183,6 @@ def test_files_present_and_verified_are_not_downloaded_again(tmp_path):
     assert sorted(first.fetched) == sorted(paths)
     assert second.fetched == [] and second.failures == []
     assert sorted(second.present) == sorted(paths)
-    assert (dest / fetch_fixtures.INDEX).read_text().count("\n") == 1 + len(paths)
-
-
-def test_the_fetched_folder_has_an_index_like_the_shared_one(tmp_path):
-    """Code that reads provenance from the folder's MANIFEST.tsv (the sample WARC builder)
-    finds the same source, path, commit and licence in a fetched folder."""
-    dest = tmp_path / "dest"
-    fetch_fixtures.write_index(dest, [MANIFEST[MINI], MANIFEST[CHINA]])
-    index = (dest / fetch_fixtures.INDEX).read_text().splitlines()
-    assert index[0].split("\t") == [
-        "path", "bytes", "sha256", "source", "source_path", "commit", "license", "description"
-    ]  # fmt: skip
-    rows = {line.split("\t")[0]: line.split("\t") for line in index[1:]}
-    assert rows[MINI][:7] == [
-        MINI, "6495", MANIFEST[MINI].sha256, "hynky1999/CmonCrawl", "tests/files/mini.warc.gz",
-        "b99c1d5c0b38d9118ec1e5ef0d7b19b39a98a976", "MIT",
-    ]  # fmt: skip
-    wheel = "scikit_learn-1.9.1-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl"
-    assert rows[CHINA][3:7] == [
-        wheel,
-        "sklearn/datasets/images/china.jpg",
-        "",
-        "BSD-3-Clause (scikit-learn 1.9.1)",
-    ]
-    shared = {
-        line.split("\t")[0]: line.split("\t")
-        for line in fixture_path("MANIFEST.tsv").read_text().splitlines()
-    }
-    assert shared[MINI][:7] == rows[MINI][:7]  # in CI: ../shared/fixtures/MANIFEST.tsv
 
 
 def test_a_corrupted_local_file_is_fetched_again(tmp_path):
@@ -516,8 +487,7 @@ def test_the_manifest_covers_every_fixture_the_tests_and_benchmarks_name():
     on_disk = {
         str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*") if p.is_file()
     }  # the fixtures folder in use: ../shared/fixtures in CI
-    listed = set(MANIFEST) | {fetch_fixtures.INDEX}  # the fetch writes the folder's index
-    assert uncovered(references, listed, on_disk) == []
+    assert uncovered(references, set(MANIFEST), on_disk) == []
     # the scan sees the references it must (so the check above cannot pass by seeing nothing)
     assert {
         "warc",
