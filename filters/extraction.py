@@ -139,7 +139,10 @@ def _check_size(text: str, options: ExtractionOptions) -> None:
         return  # the length test first: counting costs 3% of a typical page's extraction
     run = max(options.max_dom_depth * _TAG_RUN_WITHOUT_CLOSE, 2000)
     if _has_opening_run(text, run):
-        raise DomTooDeep(f"more than {run} nested opening tags in a row")
+        raise DomTooDeep(
+            f"more than {run} nested opening tags in a row (a DOM deeper than "
+            f"extraction.max_dom_depth = {options.max_dom_depth} elements)"
+        )
 
 
 # Elements that never hold the tags after them: void elements, and those that an opening tag
@@ -311,7 +314,7 @@ def _walk(body: LexborNode, weak: set[int], max_depth: int, deadline: float) -> 
         block_key, block_tag, link_key, weak_chain, depth = parent
         depth += 1
         if depth > max_depth:
-            raise DomTooDeep(f"DOM deeper than {max_depth + 2} elements")
+            raise DomTooDeep(f"DOM deeper than extraction.max_dom_depth = {max_depth + 2} elements")
         if key in weak:
             weak_chain = (*weak_chain, key)
         if kind == _BLOCK:

@@ -60,3 +60,5 @@ class WarcReadError:
     offset: int | None
     error_type: str
     message: str
+    url: str | None = None  # WARC-Target-URI, when the headers could be read
+    record_id: str | None = None

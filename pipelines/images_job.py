@@ -2,7 +2,7 @@
 outcomes, image-text pairs; ``images retry`` re-fetches only retryable failures.
 
     webweave images RUN_DIR --output OUT [--from-warc PATH_OR_GLOB ...] [--allow-network CIDR ...]
-                            [--offline] [--config FILE]
+                            [--offline] [--config FILE]      (pipelines/commands/images.py)
     webweave images retry OUT
 
 Graph (documents are never shuffled; only URLs, small per-image results and, with
@@ -43,12 +43,10 @@ whose kept images are fewer than ``min_images_per_document`` follows
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import time
 import zlib
@@ -58,7 +56,6 @@ from collections.abc import Iterator
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from webweave.filters.archive_lookup import (
     CAPTURED_WITHOUT_IMAGE,
@@ -75,7 +72,8 @@ from webweave.filters.image_checks import (
     UrlWordFilter,
 )
 from webweave.filters.url_policy import UrlPolicy, UrlPolicyStage
-from webweave.pipelines.config import default_config, load_config
+from webweave.pipelines.beam_options import pipeline_options
+from webweave.pipelines.config import default_config
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.guarded_fetch import FetchLimits, is_refusal
 from webweave.pipelines.image_sourcing import Attempt, CandidateSourcing
@@ -913,91 +911,31 @@ def build_images_pipeline(
     )
 
 
-# ---------------------------------------------------------------- command line
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="webweave images", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "run_dir",
-        metavar="RUN_DIR",
-        help="a `webweave run` output folder (or `retry` followed by OUT)",
+def retry_images_job(job: dict, beam_args: list[str]) -> int:
+    """``images retry``: the job again, with its previous results, as the next attempt."""
+    previous = _match(join(job["output"], RESULTS, "*.parquet"))
+    config = images_config(job["config"])  # a job file of an older version: new keys
+    return run_images_job(
+        {**job, "config": config, "attempt": job["attempt"] + 1}, beam_args, previous
     )
-    parser.add_argument("retry_out", nargs="?", metavar="OUT", help=argparse.SUPPRESS)
-    parser.add_argument("--output", metavar="OUT", help="output folder")
-    parser.add_argument(
-        "--from-warc",
-        nargs="+",
-        default=[],
-        metavar="PATH_OR_GLOB",
-        help="WARC files whose response records supply images offline",
-    )
-    parser.add_argument(
-        "--allow-network",
-        nargs="+",
-        default=[],
-        metavar="CIDR",
-        help="admit these otherwise refused address ranges",
-    )
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="fetch nothing; images not in --from-warc WARCs fail as not_in_warc",
-    )
-    parser.add_argument("--config", metavar="FILE", help="YAML with an `images:` section")
-    return parser
 
 
-def _load_section(path: str | None) -> dict:
-    """The ``images:`` section of the user's config, the whole file validated as usual."""
-    return load_config(path).images
-
-
-def images_main(argv: list[str] | None = None, beam_args: list[str] | None = None) -> int:
-    """``webweave images RUN_DIR --output OUT …`` and ``webweave images retry OUT``."""
-    args, extra = _parser().parse_known_args(argv)
-    beam_args = list(beam_args or []) + extra
-    if args.run_dir == "retry" and args.retry_out:
-        return _retry(args.retry_out, beam_args)
-    if not args.output:
-        print("webweave images: error: --output is required", file=sys.stderr)
-        return 2
-    config = images_config(_load_section(args.config))
-    config["allowed_networks"] = list(config["allowed_networks"]) + list(args.allow_network)
-    if args.offline:
-        config["fetch_missing"] = False
-    job = {
-        "run_dir": os.path.abspath(args.run_dir),
-        "output": os.path.abspath(args.output),
-        "from_warc": [os.path.abspath(p) if "://" not in p else p for p in args.from_warc],
-        "config": config,
-        "attempt": 1,
-    }
-    return run_images_job(job, beam_args)
-
-
-def _retry(output: str, beam_args: list[str]) -> int:
-    output = os.path.abspath(output)
-    with open(join(output, JOB_FILE), encoding="utf-8") as handle:
-        job = json.load(handle)
-    previous = _match(join(output, RESULTS, "*.parquet"))
-    job["config"] = images_config(job["config"])  # a job file of an older version: new keys
-    job["attempt"] += 1
-    return run_images_job(job, beam_args, previous)
-
-
-def run_images_job(job: dict, beam_args: list[str], previous: list[str] | None = None) -> int:
-    """Run the pipeline, record the job for ``retry``, drop superseded result files."""
-    args = list(beam_args)
-    if not any(a.startswith("--runner") for a in args):
-        args.append("--runner=FnApiRunner")
-    os.makedirs(job["output"], exist_ok=True)
-    with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
-        build_images_pipeline(pipeline, job, previous)
+def run_images_job(
+    job: dict,
+    beam_args: list[str],
+    previous: list[str] | None = None,
+    work_dir: str | None = None,
+) -> int:
+    """Run the pipeline into ``work_dir`` (default: the job's output), record the job for
+    ``retry``, drop superseded result files."""
+    work = work_dir or job["output"]
+    os.makedirs(work, exist_ok=True)
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        build_images_pipeline(pipeline, {**job, "output": work}, previous)
     for path in previous or []:
         FileSystems.delete([path])  # superseded by this attempt's image_results
-    write_json_atomically(join(job["output"], JOB_FILE), job)
-    with open(join(job["output"], STATS), encoding="utf-8") as handle:
+    write_json_atomically(join(work, JOB_FILE), job)
+    with open(join(work, STATS), encoding="utf-8") as handle:
         stats = json.load(handle)
     print(
         json.dumps(

@@ -10,6 +10,7 @@ a folder does not change ids.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -60,3 +61,21 @@ def expand_pattern(pattern: str) -> list[WarcInput]:
     if not paths:
         raise FileNotFoundError(f"no file matches input {pattern!r}")
     return [WarcInput(path, warc_name(path)) for path in paths]
+
+
+def expand_input(pattern: str) -> list[WarcInput]:
+    """``expand_pattern``, plus: a local folder means every WARC file inside it, recursively,
+    in sorted path order (what users expect of ``--input DIR``)."""
+    if "://" not in pattern and os.path.isdir(pattern):
+        paths = sorted(
+            os.path.join(root, name)
+            for root, _, names in os.walk(pattern)
+            for name in names
+            if name.endswith(WARC_SUFFIXES)
+        )
+        if not paths:
+            raise FileNotFoundError(
+                f"no WARC files ({', '.join(WARC_SUFFIXES)}) under the folder {pattern!r}"
+            )
+        return [WarcInput(path, warc_name(path)) for path in paths]
+    return expand_pattern(pattern)

@@ -12,10 +12,13 @@ from typing import TextIO
 
 
 class RunProgress:
-    """Polls ``_manifest/`` and ``_progress/`` of a local output folder and prints one line.
+    """Polls ``_manifest/`` and ``_progress/`` of a local output folder and prints progress.
 
-    The line shows WARC files done, records read (finished inputs plus live heartbeats),
-    records/s and elapsed time. Workers write those files; nothing is sent between processes.
+    The line shows WARC files done (those a resumed run found done included), records read in
+    this run (finished inputs plus live heartbeats), records/s and elapsed time. Workers write
+    those files; nothing is sent between processes. On a terminal the line is rewritten in
+    place every ``interval`` seconds; in a log file (stderr not a terminal) a new line is
+    written every ``log_interval`` seconds instead, so logs stay readable.
     """
 
     def __init__(
@@ -24,11 +27,13 @@ class RunProgress:
         total_inputs: int | None,
         stream: TextIO = sys.stderr,
         interval: float = 2.0,
+        log_interval: float = 30.0,
     ):
         self.output_dir = output_dir
         self.total_inputs = total_inputs
         self.stream = stream
-        self.interval = interval
+        self.terminal = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval = interval if self.terminal else log_interval
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -66,16 +71,24 @@ class RunProgress:
                 records += beat.get("records_read", 0)
         return done, records
 
-    def _print(self, final: bool) -> None:
+    def line(self) -> str:
         done, records = self.snapshot()
+        resumed = len(self._baseline)
         elapsed = time.monotonic() - self.started
         total = f"/{self.total_inputs}" if self.total_inputs else ""
+        earlier = f" ({resumed} done before)" if resumed else ""
         rate = records / elapsed if elapsed > 0 else 0.0
-        line = (
-            f"\rWARC files done {done}{total} | records {records:,} | "
+        return (
+            f"WARC files done {done + resumed}{total}{earlier} | records {records:,} | "
             f"{rate:,.0f} records/s | elapsed {_clock(elapsed)}"
         )
-        self.stream.write(line + ("\n" if final else ""))
+
+    def _print(self, final: bool) -> None:
+        line = self.line()
+        if self.terminal:
+            self.stream.write("\r" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
         self.stream.flush()
 
 

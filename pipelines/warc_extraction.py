@@ -197,7 +197,8 @@ class ProcessWarcInput(beam.DoFn):
                 if isinstance(item, WarcReadError):
                     read.errors += 1
                     failure = StageFailure(READ_STAGE, item.error_type, item.message)
-                    dead.add(failure_row(Where(item.source, item.offset), failure))
+                    where = Where(item.source, item.offset, item.record_id, item.url)
+                    dead.add(failure_row(where, failure))
                     continue
                 rejected = gate.check(item)
                 if rejected is not None:

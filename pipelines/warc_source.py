@@ -484,8 +484,9 @@ def _read_one(reader: _RawReader | _MemberReader, opts: _Options) -> _Read:
 
 def _too_large(source: str, offset: int, headers: dict[str, str], length: int, limit: int):
     uri = _header(headers, "WARC-Target-URI")
-    message = f"record block of {length} bytes exceeds max_record_bytes={limit} (uri {uri})"
-    return WarcReadError(source, offset, "record_too_large", message)
+    message = f"record block of {length} bytes exceeds warc.max_record_bytes = {limit}"
+    record_id = _header(headers, "WARC-Record-ID")
+    return WarcReadError(source, offset, "record_too_large", message, uri, record_id)
 
 
 # ----------------------------------------------------------------------------- gzip framing
@@ -522,7 +523,8 @@ def _iter_member(raw: _RawReader, source: str, opts: _Options):
             yield _finished(source, start, raw.pos - start, read, opts)
         nxt = _resync_gzip(raw, start + 1)
         where = " after a record inside the member (Content-Length too short?)" if outputs else ""
-        message = f"{failure}{where} (next gzip member of a WARC at {nxt})"
+        after = f"next gzip member of a WARC at {nxt}" if nxt is not None else "no WARC after it"
+        message = f"{failure}{where} ({after})"
         yield WarcReadError(source, start, failure.error_type, message)
         return
     for read in outputs:

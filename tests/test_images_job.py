@@ -298,7 +298,7 @@ def _no_env_proxies(monkeypatch):
 def test_retry_refetches_only_retryable_failures(tmp_path):
     from loopback_images import _send, jpeg
 
-    from webweave.pipelines.images_job import images_main
+    from webweave.pipelines.cli import main
 
     photo, calls = jpeg(300, 200), {"n": 0}
 
@@ -316,6 +316,7 @@ def test_retry_refetches_only_retryable_failures(tmp_path):
         config.write_text("images:\n  retries: 0\n  threads: 4\n")
         out = tmp_path / "out"
         argv = [
+            "images",
             str(tmp_path / "run"),
             "--output",
             str(out),
@@ -324,9 +325,9 @@ def test_retry_refetches_only_retryable_failures(tmp_path):
             "--config",
             str(config),
         ]
-        assert images_main(argv, RUNNER) == 0
+        assert main([*argv, *RUNNER]) == 0
         assert _statuses(out)[flaky_url] == ("failed", "http_503")
-        assert images_main(["retry", str(out)], RUNNER) == 0
+        assert main(["images", "retry", str(out), *RUNNER]) == 0
         assert _statuses(out) == {flaky_url: ("ok", None), missing: ("failed", "http_404")}
         assert sorted(server.requests) == ["/flaky.jpg", "/flaky.jpg", "/gone.jpg"]
     stats = json.loads((out / "stats.json").read_text())

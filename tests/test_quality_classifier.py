@@ -26,9 +26,9 @@ from webweave.filters.text.quality_classifier import (
     read_texts,
     sidecar_path,
     train,
-    train_main,
 )
 from webweave.filters.text.stages import DocumentFilter
+from webweave.pipelines.cli import main
 from webweave.pipelines.config import load_config
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
 
@@ -117,7 +117,7 @@ def test_train_main_end_to_end(corpus, tmp_path, capsys):
             stream.write(json.dumps({"text": text}) + "\n")
     out = tmp_path / "model" / "quality.joblib"
     argv = ["--positive", str(pos_dir), "--negative", str(neg), "--out", str(out)]
-    assert train_main(argv) == 0
+    assert main(["quality", "train", *argv]) == 0
     printed = capsys.readouterr().out
     assert "held-out ROC AUC: " in printed and "40 positive, 30 negative" in printed
     meta = json.loads(sidecar_path(out).read_text())
@@ -142,7 +142,7 @@ def test_train_main_rejects_empty_source(tmp_path, capsys):
     some = tmp_path / "a.txt"
     some.write_text("Some text.")
     argv = ["--positive", str(some), "--negative", str(empty), "--out", str(tmp_path / "m")]
-    assert train_main(argv) == 2
+    assert main(["quality", "train", *argv]) == 2
     assert "no document text" in capsys.readouterr().err
 
 

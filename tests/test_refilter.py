@@ -109,13 +109,18 @@ def test_url_dedup_keeps_one_capture_of_each_page(tmp_path):
     assert len(urls) == len(set(urls)) == result["documents_written"]
 
 
-def test_rerun_with_another_config_into_the_same_folder_redoes_the_inputs(runs, tmp_path):
-    """Manifests made under other thresholds are stale: the inputs are processed again."""
+def test_rerun_with_another_config_into_the_same_folder_needs_overwrite(runs, tmp_path, capsys):
+    """A folder made under other thresholds is another run's: refused with one line, and
+    with --overwrite the inputs are processed again and nothing of the old run survives."""
     reused = tmp_path / "reused"
     shutil.copytree(runs["old"], reused)
     config = tmp_path / "new.yaml"
     config.write_text(NEW_CONFIG)
-    run(reused, "--config", str(config))
+    argv = ["run", "--input", *inputs(), "--output", str(reused), "--config", str(config)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 2
+    assert "another output-changing configuration" in capsys.readouterr().err
+    assert document_ids(reused) == document_ids(runs["old"])
+    run(reused, "--config", str(config), "--overwrite")
     assert document_ids(reused) == document_ids(runs["new"])
     assert stats(reused) == stats(runs["new"])
 

@@ -31,11 +31,9 @@ model filtered it. Nothing is downloaded; a model is only what someone trained.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import logging
-import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -230,11 +228,14 @@ def train(
     return QualityClassifier(make_pipeline(seed).fit(texts, labels)), metrics
 
 
-def _metadata(args: argparse.Namespace, counts: dict, metrics: dict) -> dict:
+def training_metadata(
+    positive: list[str], negative: list[str], counts: dict, metrics: dict
+) -> dict:
+    """The sidecar of a trained model: what it learned from, how well it did, how it scores."""
     import sklearn
 
     return {
-        "sources": {"positive": list(args.positive), "negative": list(args.negative)},
+        "sources": {"positive": list(positive), "negative": list(negative)},
         "counts": counts,
         **metrics,
         "sklearn_version": sklearn.__version__,
@@ -245,37 +246,6 @@ def _metadata(args: argparse.Namespace, counts: dict, metrics: dict) -> dict:
     }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="webweave quality train", description="Train the document quality classifier."
-    )
-    parser.add_argument("--positive", nargs="+", required=True, metavar="SRC")
-    parser.add_argument("--negative", nargs="+", required=True, metavar="SRC")
-    parser.add_argument("--out", required=True, metavar="MODEL", help="model file (joblib)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-fraction", type=float, default=0.2)
-    return parser
-
-
-def _read_all(sources: Iterable[str]) -> list[str]:
+def read_all(sources: Iterable[str]) -> list[str]:
+    """Every document text of ``sources`` (files or folders, see the module docstring)."""
     return [text for source in sources for text in read_texts(source)]
-
-
-def train_main(argv: list[str] | None = None) -> int:
-    """``webweave quality train``: read sources, train, print held-out ROC AUC, save."""
-    args = _parser().parse_args(argv)
-    try:
-        positives, negatives = _read_all(args.positive), _read_all(args.negative)
-        model, metrics = train(
-            positives, negatives, seed=args.seed, test_fraction=args.test_fraction
-        )
-    except (OSError, ValueError) as error:
-        print(f"webweave quality train: {error}", file=sys.stderr)
-        return 2
-    counts = {"positive": len(positives), "negative": len(negatives)}
-    model.metadata = _metadata(args, counts, metrics)
-    sidecar = model.save(args.out)
-    print(f"documents: {counts['positive']} positive, {counts['negative']} negative")
-    print(f"held-out ROC AUC: {metrics['roc_auc_held_out']:.4f} on {metrics['test_docs']} docs")
-    print(f"model: {args.out}  metadata: {sidecar}")
-    return 0

@@ -14,6 +14,7 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from webweave.pipelines.dedup.step import METRICS_NAMESPACE, measured
+from webweave.pipelines.errors import UserError
 from webweave.pipelines.grouping import BEAM_SHUFFLE, Grouping
 
 
@@ -123,7 +124,7 @@ def _star_marks(edge) -> Iterator[tuple]:
 
 def _fail_if_not_converged(count: int, rounds: int) -> int:
     if count:
-        raise RuntimeError(
+        raise UserError(
             f"connected components did not converge in {rounds} large-star/small-star rounds: "
             f"{count} nodes are not in a star; raise dedup.cc_rounds"
         )

@@ -13,9 +13,16 @@ from apache_beam.metrics import Metrics
 
 from webweave.pipelines.dedup.config import DedupConfig
 from webweave.pipelines.dedup.keys import DROP_DOCUMENT, DedupAction, recency_rank, unpack
+from webweave.pipelines.errors import UserError
 from webweave.pipelines.grouping import BEAM_SHUFFLE, Grouping
 
 METRICS_NAMESPACE = "dedup"
+
+
+class DedupGuardTripped(UserError):
+    """A step removed more than ``dedup.max_removed_fraction`` of what it looked at."""
+
+
 ACTIONS_TAG = "actions"
 CHECKED_TAG = "checked"  # one True/False per distinct key a flagging reducer decided on
 
@@ -153,9 +160,9 @@ class _RemovedFractionGuard(beam.PTransform):
 def _check_fraction(step: str, sums: dict[str, int], max_fraction: float | None) -> dict:
     removed, total = sums.get("removed", 0), sums.get("total", 0)
     if max_fraction is not None and total and removed / total > max_fraction:
-        raise RuntimeError(
-            f"dedup step {step} removed {removed} of {total} (> {max_fraction:.0%}); "
-            "this looks like a bug (raise dedup.max_removed_fraction if it is not)"
+        raise DedupGuardTripped(
+            f"dedup step {step} removed {removed} of {total} (> {max_fraction:.0%}); this "
+            "looks like a bug: if it is your data, raise dedup.max_removed_fraction (null: off)"
         )
     return {"step": step, "removed": removed, "total": total}
 
