@@ -40,6 +40,13 @@ class Vote:
     answer: str  # left | right | "1".."7" (webweave's vocabulary); "" = no selection
 
 
+def _by_item(votes: list[Vote]) -> dict[str, list[Vote]]:
+    grouped: dict[str, list[Vote]] = {}
+    for vote in votes:
+        grouped.setdefault(vote.item_id, []).append(vote)
+    return grouped
+
+
 def _stamp(n: int) -> str:
     return SUBMIT.format(n // 60 % 60, n % 60)
 
@@ -58,11 +65,11 @@ def labelstudio_export(
     for name in sorted(export_dir.glob("tasks-*.json")):
         tasks += json.loads(name.read_text())
     users = users or {w: i + 1 for i, w in enumerate(sorted({v.worker for v in votes}))}
-    exported, annotation_id = [], 0
+    exported, annotation_id, grouped = [], 0, _by_item(votes)
     for task_id, task in enumerate(tasks, start=1):
         data = task["data"]
         annotations = []
-        for vote in (v for v in votes if v.item_id == data["item_id"]):
+        for vote in grouped.get(data["item_id"], []):
             annotation_id += 1
             annotations.append(
                 _ls_annotation(annotation_id, users[vote.worker], vote, data, task_id)
@@ -124,11 +131,9 @@ def mturk_results(
     header = MTURK_HEADER + [f"Input.{c}" for c in inputs]
     header += [f"Answer.{b}.on" for b in buttons] + ["Answer.round_id"]
     header += [f"Answer.item_{s}" for s in slots] + ["Approve", "Reject"]
-    rows, serial = [], 0
+    rows, serial, grouped = [], 0, _by_item(votes)
     for hit_number, hit in enumerate(hits, start=1):
-        workers = sorted(
-            {v.worker for v in votes if v.item_id in {hit[f"item_{s}"] for s in slots}}
-        )
+        workers = sorted({v.worker for s in slots for v in grouped.get(hit[f"item_{s}"], [])})
         for worker in workers:
             serial += 1
             row = dict.fromkeys(header, "")
@@ -146,9 +151,7 @@ def mturk_results(
             for slot in slots:
                 item = hit[f"item_{slot}"]
                 row[f"Answer.item_{slot}"] = item
-                answer = next(
-                    (v.answer for v in votes if v.item_id == item and v.worker == worker), ""
-                )
+                answer = next((v.answer for v in grouped.get(item, []) if v.worker == worker), "")
                 for value, name in button_names(kind, slot).items():
                     row[f"Answer.{name}.on"] = "true" if value == answer else "false"
             rows.append(row)
@@ -167,10 +170,11 @@ def groundtruth_output(
     for name in sorted(export_dir.glob("input-*.manifest")):
         lines += [json.loads(t) for t in name.read_text().splitlines() if t.strip()]
     kind = "nights" if lines and "source-ref" in lines[0] else "timed"
+    grouped = _by_item(votes)
     with open(out, "w") as handle:
         for line in lines:
             workers = []
-            for vote in (v for v in votes if v.item_id == line["webweave-item"]):
+            for vote in grouped.get(line["webweave-item"], []):
                 content = {
                     name: {"on": value == vote.answer}
                     for value, name in button_names(kind, 1).items()
