@@ -35,23 +35,24 @@ _STRONG_ROLES = frozenset("navigation search menu menubar dialog alertdialog".sp
 _HIDDEN_STYLES = ("display:none", "display: none", "visibility:hidden")
 _MARKING_ATTRIBUTES = frozenset(("role", "hidden", "aria-hidden", "style"))
 # Class/id words that name boilerplate whatever the layout (substring match, lowercased).
-_STRONG_NAMES = re.compile(
-    r"comment|cookie|consent|gdpr|breadcrumb|newsletter|disqus|outbrain|taboola|"
-    r"sharing|share-|-share|socialmedia|social-|shariff|recommend|shoutbox|pagination|popup|"
-    r"skiplink|skip-link|more-stories|morestories|most-popular|mostpopular|author-bio|"
-    r"authorbio|byline|dateline|post-meta|entry-meta|postmeta|article-meta|signup|sign-up|"
-    r"tagcloud|tag-cloud|tags-list|post-tags|entry-tags|jp-relatedposts|yarpp|related|"
-    r"paywall|subscri|advertis|sponsor|follow-us|followus|breaking-news|ticker|trending"
+_STRONG_WORDS = (
+    "comment cookie consent gdpr breadcrumb newsletter disqus outbrain taboola "
+    "sharing share- -share socialmedia social- shariff recommend shoutbox pagination popup "
+    "skiplink skip-link more-stories morestories most-popular mostpopular author-bio "
+    "authorbio byline dateline post-meta entry-meta postmeta article-meta signup sign-up "
+    "tagcloud tag-cloud tags-list post-tags entry-tags jp-relatedposts yarpp related "
+    "paywall subscri advertis sponsor follow-us followus breaking-news ticker trending"
 )
 # Words that name layout boilerplate (sidebars, menus, ads): whole tokens, or substrings for
 # the long ones; spared when they wrap the chosen content ("content-with-sidebar").
-_WEAK_NAMES = re.compile(r"sidebar|side-bar|footer|navbar|navigation|masthead|toolbar|banner")
+_WEAK_WORDS = "sidebar side-bar footer navbar navigation masthead toolbar banner"
 _WEAK_TOKENS = frozenset(
     "nav menu share shares social ad ads advert adv promo modal overlay pager widget "
     "author skip print dropdown offcanvas secondary complementary sitemap "
     "copyright legal imprint impressum login header footer".split()
 )
-_TOKEN_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+_SEPARATORS = str.maketrans("_-", "  ")  # tokens split at whitespace, '_', '-' ...
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")  # ... and camelCase
 # Layout boilerplate by tag or role: lowered, not removed, since a page wrapper often is one
 # (ASP.NET's page-wide <form>).
 _WEAK_TAGS = frozenset(("footer", "aside", "form", "menu", "header"))
@@ -62,7 +63,41 @@ _MAX_TEXT_SHARE = 0.5
 _MIN_WRAPPER_CHARS = 250  # ... on pages with more than twice this much text
 _CHECK_MASK = 511  # elements between two deadline checks, minus one (a power of two)
 NOT_BOILERPLATE, WEAK, STRONG = 0, 1, 2
-_NAME_CACHE: dict[str, int] = {}
+
+
+def _any_word(words: str) -> re.Pattern:
+    """A regex that finds any of the space-separated literal ``words`` as a substring.
+
+    Built as a trie ("co(?:mment|nsent|okie)|..."): at each position the engine follows the
+    one branch of the next character instead of trying every word, which halves the cost of
+    classifying a class name the cache has not seen (most of a page's ids and many classes).
+    """
+    trie: dict = {}
+    for word in words.split():
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def branches(node: dict) -> str:
+        options = [re.escape(char) + branches(node[char]) for char in sorted(node) if char]
+        if not options:
+            return ""
+        joined = options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+        return f"(?:{joined})?" if "" in node else joined
+
+    return re.compile(branches(trie))
+
+
+_STRONG_NAMES = _any_word(_STRONG_WORDS)
+_WEAK_NAMES = _any_word(_WEAK_WORDS)
+_WEAK_TOKEN_TEXT = _any_word(" ".join(sorted(_WEAK_TOKENS)))  # needed for a weak token
+# Verdict per class or id string, shared by every page a worker extracts (class names repeat
+# across pages and sites; ids often do not). ``bench/extraction_quality.py`` resets it so that
+# it times unseen pages, not pages whose names it has already classified.
+NAME_CACHE: dict[str, int] = {}
+_NAME_CACHE_SIZE = 100_000  # names kept; later ones are classified each time
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 
 
 # What the survey does with an element, by its tag; every other tag is judged by its names.
@@ -170,7 +205,7 @@ def _is_hidden_or_navigation(attrs: dict) -> bool:
 
 def _names_strength(class_name: str | None, node_id: str | None) -> int:
     """The stronger verdict of an element's class and id (``name_strength``), cached."""
-    cache = _NAME_CACHE  # class names repeat a lot: a dict hit beats the regexes
+    cache = NAME_CACHE  # class names repeat a lot: a dict hit beats the regexes
     strength = NOT_BOILERPLATE
     if class_name:
         strength = cache.get(class_name, -1)
@@ -183,21 +218,45 @@ def _names_strength(class_name: str | None, node_id: str | None) -> int:
 
 
 def name_strength(class_and_id: str) -> int:
-    """STRONG for comment/share/related... names, WEAK for sidebar/menu/ad names, else 0."""
-    strength = _NAME_CACHE.get(class_and_id)
+    """STRONG for comment/share/related... names, WEAK for sidebar/menu/ad names, else 0.
+
+    No boilerplate word holds a digit, so the verdict of "menu-item-4711" is that of its shape
+    "menu-item-0000": generated names ("post-123", "menu-item-456") share one classification.
+    """
+    strength = NAME_CACHE.get(class_and_id)
     if strength is None:
-        lowered = class_and_id.lower()
-        if _STRONG_NAMES.search(lowered):
-            strength = STRONG
-        elif _WEAK_NAMES.search(lowered) or any(
-            token.lower() in _WEAK_TOKENS for token in _TOKEN_SPLIT.split(class_and_id)
-        ):
-            strength = WEAK
-        else:
-            strength = NOT_BOILERPLATE
-        if len(_NAME_CACHE) < 100_000:
-            _NAME_CACHE[class_and_id] = strength
+        shape = class_and_id.translate(_DIGITS_AS_ZERO)
+        strength = NAME_CACHE.get(shape)
+        if strength is None:
+            strength = _classify(shape)
+            _remember(shape, strength)
+        _remember(class_and_id, strength)
     return strength
+
+
+def _classify(class_and_id: str) -> int:
+    lowered = class_and_id.lower()
+    if _STRONG_NAMES.search(lowered):
+        return STRONG
+    if _WEAK_NAMES.search(lowered) or (
+        _WEAK_TOKEN_TEXT.search(lowered) and _has_weak_token(class_and_id)
+    ):
+        return WEAK
+    return NOT_BOILERPLATE
+
+
+def _remember(class_and_id: str, strength: int) -> None:
+    if len(NAME_CACHE) < _NAME_CACHE_SIZE:
+        NAME_CACHE[class_and_id] = strength
+
+
+def _has_weak_token(name: str) -> bool:
+    """Whether a token of ``name`` (cut at whitespace, '_', '-' and camelCase) is a weak word."""
+    for piece in name.translate(_SEPARATORS).split():
+        for token in _CAMEL_BOUNDARY.split(piece):
+            if token.lower() in _WEAK_TOKENS:
+                return True
+    return False
 
 
 def _inside_article(node: LexborNode, known: dict[int, bool]) -> bool:

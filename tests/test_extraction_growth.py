@@ -13,6 +13,7 @@ counted here; ``boilerplate.remove`` measures each character once by constructio
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -36,8 +37,13 @@ def executed_lines(html: str) -> int:
             count += 1
         return count_lines
 
+    ours: dict[str, bool] = {}  # code file -> inside webweave.filters (symlinks resolved)
+
     def enter(frame, event, arg):
-        return count_lines if frame.f_code.co_filename.startswith(FILTERS_DIR) else None
+        name = frame.f_code.co_filename
+        if name not in ours:
+            ours[name] = os.path.realpath(name).startswith(FILTERS_DIR)
+        return count_lines if ours[name] else None
 
     sys.settrace(enter)
     try:

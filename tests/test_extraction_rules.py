@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from webweave.filters.boilerplate import NAME_CACHE, NOT_BOILERPLATE, STRONG, WEAK, name_strength
 from webweave.filters.extraction import DomTooDeep, ExtractionOptions, extract, normal_text
 
 URL = "http://example.org/wiki/Bridge"
@@ -127,3 +128,36 @@ def test_prescan_limit_follows_max_dom_depth():
         extract(html, URL)
     roomy = ExtractionOptions.default().replace(max_dom_depth=3000)
     assert extract(html, URL, options=roomy).texts
+
+
+# --- class and id names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "strength"),
+    [
+        ("comment-list", STRONG),
+        ("commentsArea", STRONG),  # substring, any case
+        ("share-buttons top", STRONG),
+        ("yarpp-related", STRONG),
+        ("sidebar-left", WEAK),
+        ("menu-item menu-item-4711", WEAK),  # the token "menu"
+        ("mainNav", WEAK),  # camelCase token "Nav"
+        ("x-ad", WEAK),
+        ("site-header", WEAK),
+        ("dropDown", NOT_BOILERPLATE),  # tokens "drop", "Down": not the word "dropdown"
+        ("loadMore", NOT_BOILERPLATE),  # "ad" inside "load" is no token
+        ("post-1234 col-md-6", NOT_BOILERPLATE),
+        ("article-body", NOT_BOILERPLATE),
+    ],
+)
+def test_name_strength(name, strength):
+    NAME_CACHE.clear()
+    assert name_strength(name) == strength
+    assert name_strength(name) == strength  # the cached answer
+
+
+def test_generated_names_share_one_classification():
+    NAME_CACHE.clear()
+    assert name_strength("menu-item-4711") == name_strength("menu-item-815") == WEAK
+    assert NAME_CACHE["menu-item-0000"] == WEAK  # classified once, by shape
