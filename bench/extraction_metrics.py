@@ -8,11 +8,17 @@
   the gold ``articleBody``. ``micro`` pools token counts over all pages; ``macro`` averages
   per-page precision and recall (an empty extraction has precision 1, recall 0) and takes F1 of
   the averages, as the article-extraction-benchmark does.
+
+Each set is cut into a tuning half and a validation half by ``bench/extraction_split.json``:
+the page ids ranked by a seeded SHA-256 of the id, first half tuning, second half validation
+(``split_by_hash``), so the cut never looked at a page. Rules are tuned on the first half and
+kept only if they help the second.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from collections import Counter
@@ -23,6 +29,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAFILATURA_DIR = "html/trafilatura_eval"
 SCRAPINGHUB_DIR = "html/scrapinghub_aeb"
+SPLIT_FILE = REPO_ROOT / "bench" / "extraction_split.json"
+SPLIT_SEED = "webweave-extraction-split-v1"
+HALVES = ("tuning", "validation")
 
 
 def fixtures_root() -> Path:
@@ -32,6 +41,7 @@ def fixtures_root() -> Path:
 
 @dataclass(frozen=True)
 class SnippetPage:
+    page_id: str  # the cached file's name
     url: str
     html: bytes
     with_snippets: tuple[str, ...]
@@ -68,6 +78,7 @@ def load_snippet_pages(root: Path) -> list[SnippetPage]:
             continue
         pages.append(
             SnippetPage(
+                page_id=entry["file"],
                 url=url,
                 html=gzip.decompress(path.read_bytes()),
                 with_snippets=tuple(s for s in entry.get("with") or () if s),
@@ -88,6 +99,34 @@ def load_article_pages(root: Path) -> list[ArticlePage]:
             html = gzip.decompress(path.read_bytes())
             pages.append(ArticlePage(page_id, entry.get("url", ""), html, entry["articleBody"]))
     return pages
+
+
+def split_by_hash(page_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Tuning and validation ids: ranked by SHA-256 of ``SPLIT_SEED:id``, cut in the middle
+    (the validation half gets the odd page)."""
+    ranked = sorted(
+        page_ids, key=lambda i: hashlib.sha256(f"{SPLIT_SEED}:{i}".encode()).hexdigest()
+    )
+    middle = len(ranked) // 2
+    return {"tuning": sorted(ranked[:middle]), "validation": sorted(ranked[middle:])}
+
+
+def load_split(path: Path = SPLIT_FILE) -> dict[str, dict[str, list[str]]]:
+    """The committed split: ``{"trafilatura": {"tuning": [...], "validation": [...]},
+    "scrapinghub": {...}}``."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: data[name] for name in ("trafilatura", "scrapinghub")}
+
+
+def pages_of_half(pages: list, ids: dict[str, list[str]], half: str) -> list:
+    """The pages of one half, in the loader's order; a page in neither half is an error (the
+    split file must be regenerated, never silently extended)."""
+    known = set(ids["tuning"]) | set(ids["validation"])
+    unknown = [p.page_id for p in pages if p.page_id not in known]
+    if unknown:
+        raise ValueError(f"pages missing from {SPLIT_FILE.name}: {unknown[:5]}")
+    wanted = set(ids[half])
+    return [p for p in pages if p.page_id in wanted]
 
 
 def _squash(text: str) -> str:

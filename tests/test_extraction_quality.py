@@ -21,7 +21,10 @@ from extraction_metrics import (  # noqa: E402
     extract_all,
     load_article_pages,
     load_snippet_pages,
+    load_split,
+    pages_of_half,
     snippet_scores,
+    split_by_hash,
     token_scores,
 )
 
@@ -55,3 +58,18 @@ def test_every_fixture_page_extracts_cleanly(loader):
         document = extract(page.html, page.url)
         document.check_interleaving()
         assert all(text for text in document.texts if text is not None)
+
+
+def test_split_is_the_seeded_hash_of_every_fixture_page():
+    """``bench/extraction_split.json`` is what ``split_by_hash`` gives for the fixture pages:
+    nobody moved a page between the halves by hand, and no page is in neither half."""
+    root = fixture_path(".")
+    split = load_split()
+    for name, pages in (
+        ("trafilatura", load_snippet_pages(root)),
+        ("scrapinghub", load_article_pages(root)),
+    ):
+        ids = split[name]
+        assert ids == split_by_hash(page.page_id for page in pages)
+        assert not set(ids["tuning"]) & set(ids["validation"])
+        assert len(pages_of_half(pages, ids, "validation")) == len(ids["validation"])
