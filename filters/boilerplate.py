@@ -90,8 +90,8 @@ def _any_word(words: str) -> re.Pattern:
 
 
 _STRONG_NAMES = _any_word(_STRONG_WORDS)
-_WEAK_NAMES = _any_word(_WEAK_WORDS)
-_WEAK_TOKEN_TEXT = _any_word(" ".join(sorted(_WEAK_TOKENS)))  # needed for a weak token
+_STRONG_SET = frozenset(_STRONG_WORDS.split())
+_BOILERPLATE_NAMES = _any_word(_STRONG_WORDS + " " + _WEAK_WORDS)
 # Verdict per class or id string, shared by every page a worker extracts (class names repeat
 # across pages and sites; ids often do not). ``bench/extraction_quality.py`` resets it so that
 # it times unseen pages, not pages whose names it has already classified.
@@ -235,14 +235,16 @@ def name_strength(class_and_id: str) -> int:
 
 
 def _classify(class_and_id: str) -> int:
+    """One pass for the words of both lists; the strong list is searched again, from the
+    first word found, only when that word is a weak one (a strong word may start there too,
+    or later)."""
     lowered = class_and_id.lower()
-    if _STRONG_NAMES.search(lowered):
-        return STRONG
-    if _WEAK_NAMES.search(lowered) or (
-        _WEAK_TOKEN_TEXT.search(lowered) and _has_weak_token(class_and_id)
-    ):
+    found = _BOILERPLATE_NAMES.search(lowered)
+    if found is not None:
+        if found.group() in _STRONG_SET or _STRONG_NAMES.search(lowered, found.start()):
+            return STRONG
         return WEAK
-    return NOT_BOILERPLATE
+    return WEAK if _has_weak_token(class_and_id) else NOT_BOILERPLATE
 
 
 def _remember(class_and_id: str, strength: int) -> None:
@@ -253,6 +255,10 @@ def _remember(class_and_id: str, strength: int) -> None:
 def _has_weak_token(name: str) -> bool:
     """Whether a token of ``name`` (cut at whitespace, '_', '-' and camelCase) is a weak word."""
     for piece in name.translate(_SEPARATORS).split():
+        if piece.islower():  # no camelCase inside: the piece is one token
+            if piece in _WEAK_TOKENS:
+                return True
+            continue
         for token in _CAMEL_BOUNDARY.split(piece):
             if token.lower() in _WEAK_TOKENS:
                 return True
