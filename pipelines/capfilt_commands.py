@@ -7,23 +7,22 @@
     webweave export-webdataset OUT DEST [--max-synthetic-share X] [--samples-per-shard N]
     webweave export-blip-json OUT DEST.json [--max-synthetic-share X] [--source all|web|synthetic]
 
-``capfilt`` takes its arguments itself (flags it does not know are Beam pipeline options), so
-the top-level parser hands it the rest of the command line untouched. User errors are one
-line on stderr, exit 2; a run whose funnel does not close exits 1.
+``capfilt refilter`` is the same subcommand with ``refilter OUT`` in place of ``IMAGES_OUT``
+(one parser: ``--output``, ``--config`` and ``--overwrite`` mean the same in both). Errors
+are raised, and the CLI prints them as one line (exit 2); flags that are neither ours nor
+Beam's are refused with a suggestion (``pipelines/beam_options.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from fractions import Fraction
 
-from apache_beam.options.pipeline_options import PipelineOptions
-
-from webweave.schemas.config import ConfigError
+from webweave.pipelines.errors import UserError
 
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "PrismRunner")
+MODEL_FLAGS = ("mode", "captioner", "filter", "ranker", "device", "write_documents")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -31,11 +30,36 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     capfilt = subparsers.add_parser(
         "capfilt",
         help="BLIP CapFilt on an images output: synthetic captions, ITM/CLIP scores, kept texts",
-        add_help=False,
-        prefix_chars="\0",  # every argument goes to capfilt's own parser (Beam flags too)
+        description="BLIP CapFilt on a `webweave images` output (runbooks/capfilt.md). "
+        "`webweave capfilt refilter OUT --config NEW --output OUT2` re-applies new thresholds "
+        "to a finished CapFilt output without a model run. Flags not listed here must be Beam "
+        "pipeline options.",
+        usage="webweave capfilt (IMAGES_OUT | refilter OUT) --output OUT [options] [Beam options]",
     )
-    capfilt.add_argument("argv", nargs=argparse.REMAINDER)
-    capfilt.set_defaults(handler=_capfilt)
+    capfilt.add_argument(
+        "target",
+        nargs="+",
+        metavar="IMAGES_OUT | refilter OUT",
+        help="a `webweave images` output, or `refilter` and a CapFilt output",
+    )
+    capfilt.add_argument("--output", required=True, metavar="OUT")
+    capfilt.add_argument("--config", metavar="FILE", help="YAML with a `capfilt:` section")
+    capfilt.add_argument("--mode", choices=["blip", "blip2"])
+    capfilt.add_argument("--captioner", metavar="ID_OR_PATH", help="captioner of the mode")
+    capfilt.add_argument("--filter", metavar="ID_OR_PATH", help="ITM filter (mode blip)")
+    capfilt.add_argument("--ranker", metavar="ID_OR_PATH", help="open_clip ranker (mode blip2)")
+    capfilt.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    capfilt.add_argument(
+        "--write-documents",
+        action="store_true",
+        help="also write documents/ with the kept synthetic captions in image_metadata",
+    )
+    capfilt.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an output folder that holds something else (swapped in at the end)",
+    )
+    capfilt.set_defaults(handler=_capfilt, beam=True)
 
     webdataset = subparsers.add_parser(
         "export-webdataset", help="a CapFilt output as WebDataset tar shards (open_clip)"
@@ -84,76 +108,13 @@ def _fraction(text: str) -> Fraction:
 # ---------------------------------------------------------------- capfilt
 
 
-def _job_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="webweave capfilt",
-        description="BLIP CapFilt on a `webweave images` output. Flags not listed here are "
-        "Beam pipeline options. `webweave capfilt refilter OUT --config NEW --output OUT2` "
-        "re-applies new thresholds without a model run.",
-    )
-    parser.add_argument("images_dir", metavar="IMAGES_OUT", help="a `webweave images` output")
-    parser.add_argument("--output", required=True, metavar="OUT")
-    parser.add_argument("--config", metavar="FILE", help="YAML with a `capfilt:` section")
-    parser.add_argument("--mode", choices=["blip", "blip2"])
-    parser.add_argument("--captioner", metavar="ID_OR_PATH", help="captioner of the mode")
-    parser.add_argument("--filter", metavar="ID_OR_PATH", help="ITM filter (mode blip)")
-    parser.add_argument("--ranker", metavar="ID_OR_PATH", help="open_clip ranker (mode blip2)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    parser.add_argument(
-        "--write-documents",
-        action="store_true",
-        help="also write documents/ with the kept synthetic captions in image_metadata",
-    )
-    _overwrite(parser)
-    return parser
-
-
-def _refilter_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="webweave capfilt refilter",
-        description="New thresholds (capfilt.itm_threshold, keep_top) on a finished CapFilt "
-        "output, no model run; equals `webweave capfilt` with OUT's config + NEW.",
-    )
-    parser.add_argument("out_dir", metavar="OUT")
-    parser.add_argument("--config", required=True, metavar="NEW")
-    parser.add_argument("--output", required=True, metavar="OUT2")
-    _overwrite(parser)
-    return parser
-
-
-def _overwrite(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an output folder that holds something else (swapped in at the end)",
-    )
-
-
 def _capfilt(args: argparse.Namespace, beam_args: list[str]) -> int:
-    argv = list(args.argv) + list(beam_args)
-    try:
-        if argv[:1] == ["refilter"]:
-            return _refilter(argv[1:])
-        return _run_job(argv)
-    except Exception as error:  # noqa: BLE001 - user errors become one line, bugs re-raise
-        line = _user_line(error)
-        if line is None:
-            raise
-        print(line if line.startswith("webweave") else f"webweave {line}", file=sys.stderr)
-        return 2
-
-
-def _user_line(error: BaseException) -> str | None:
-    """The one line of a user error (also when Beam re-raises it from a worker)."""
-    from webweave.filters.capfilt.models import ModelUnavailable
-    from webweave.pipelines.capfilt_job import OutputFolderError
-
-    if isinstance(error, ModelUnavailable | OutputFolderError | ConfigError | FileNotFoundError):
-        return str(error).splitlines()[0]
-    for line in str(error).splitlines():  # a worker's ModelUnavailable, wrapped by Beam
-        if "capfilt: " in line and " model " in line:
-            return line[line.index("capfilt: ") :]
-    return None
+    target = args.target
+    if target[0] == "refilter" and len(target) == 2:
+        return _refilter(args, target[1], beam_args)
+    if len(target) != 1:
+        raise UserError("give one IMAGES_OUT folder, or `refilter OUT`; see `webweave capfilt -h`")
+    return _run_job(args, target[0], beam_args)
 
 
 def _config(args: argparse.Namespace):
@@ -179,31 +140,33 @@ def _config(args: argparse.Namespace):
     return config
 
 
-def _run_job(argv: list[str]) -> int:
+def _run_job(args: argparse.Namespace, images_dir: str, beam_args: list[str]) -> int:
     from webweave.pipelines.capfilt_job import CapFiltJob, run_capfilt
 
-    args, beam_args = _job_parser().parse_known_args(argv)
-    if not os.path.isdir(os.path.join(args.images_dir, "pairs")) and "://" not in args.images_dir:
-        raise FileNotFoundError(f"capfilt: {args.images_dir} has no pairs/ (a `webweave images` "
-                                "output is expected)")  # fmt: skip
+    images_dir = _folder(images_dir)
+    if "://" not in images_dir and not os.path.isdir(os.path.join(images_dir, "pairs")):
+        raise UserError(f"{images_dir} has no pairs/: give a `webweave images` output folder")
     config = _config(args)
     options = pipeline_options(beam_args, config)
     if _is_local(beam_args):
         check_models(config)  # one clear line now, not a worker traceback later
-    job = CapFiltJob(_folder(args.images_dir), _folder(args.output), config)
+    job = CapFiltJob(images_dir, _folder(args.output), config)
     stats = run_capfilt(job, options, overwrite=args.overwrite)
     print(summary(stats))
     return 0 if stats["funnel_closes"] else 1
 
 
-def _refilter(argv: list[str]) -> int:
+def _refilter(args: argparse.Namespace, out_dir: str, beam_args: list[str]) -> int:
     from webweave.pipelines.capfilt_refilter import run_refilter
 
-    args, beam_args = _refilter_parser().parse_known_args(argv)
+    given = [f"--{name.replace('_', '-')}" for name in MODEL_FLAGS if getattr(args, name)]
+    if given:
+        raise UserError(f"capfilt refilter takes no {given[0]}: it re-decides stored scores")
+    if not args.config:
+        raise UserError("capfilt refilter needs --config NEW (the thresholds to apply)")
     options = pipeline_options(beam_args, None)
-    stats = run_refilter(
-        _folder(args.out_dir), args.config, _folder(args.output), options, args.overwrite
-    )
+    stats = run_refilter(_folder(out_dir), args.config, _folder(args.output), options,
+                         args.overwrite)  # fmt: skip
     print(summary(stats))
     return 0 if stats["funnel_closes"] else 1
 
@@ -219,20 +182,20 @@ def check_models(config) -> None:
         ranker_checkpoint(config.blip2.ranker)
 
 
-def pipeline_options(beam_args: list[str], config) -> PipelineOptions:
-    """Beam options; locally the in-process FnApiRunner. On GPU one worker process owns the
-    device (decode threads use the cores); on CPU one process per core, each running torch
+def pipeline_options(beam_args: list[str], config):
+    """Beam options as every job builds them; locally on a GPU one worker process owns the
+    device (decode threads use the cores), on CPU one process per core, each running torch
     single-threaded (``cpu_batch_invariant``)."""
-    args = list(beam_args)
-    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
-        args.append("--runner=FnApiRunner")
-        if config is not None and not any(a.startswith("--direct_num_workers") for a in args):
-            from webweave.filters.capfilt.engine import resolve_device
+    from webweave.pipelines.beam_options import pipeline_options as beam_pipeline_options
 
-            if resolve_device(config.device).type == "cpu":
-                args += [f"--direct_num_workers={os.cpu_count() or 1}",
-                         "--direct_running_mode=multi_processing"]  # fmt: skip
-    return PipelineOptions(args)
+    args = list(beam_args)
+    local = not any(a == "--runner" or a.startswith("--runner=") for a in args)
+    if local and config is not None and not any(a.startswith("--direct_num_workers") for a in args):
+        from webweave.filters.capfilt.engine import resolve_device
+
+        if resolve_device(config.device).type == "cuda":
+            args += ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+    return beam_pipeline_options(args)
 
 
 def _is_local(beam_args: list[str]) -> bool:

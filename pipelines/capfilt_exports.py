@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.capfilt.decisions import SYNTHETIC, WEB
-from webweave.pipelines.capfilt_results import CAPFILT, JOB_FILE, match, read_rows
-from webweave.pipelines.parquet_shards import join, read_json, write_json_atomically
+from webweave.pipelines.capfilt_results import CAPFILT, images_dir_of, match, read_rows
+from webweave.pipelines.parquet_shards import join, write_json_atomically
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 
@@ -96,10 +96,8 @@ class ExportCounts:
 
 
 def _capfilt_files(out_dir: str) -> list[str]:
-    files = match(join(out_dir, CAPFILT, "*.parquet"))
-    if not files and not FileSystems.exists(join(out_dir, JOB_FILE)):
-        raise FileNotFoundError(f"{out_dir} is not a `webweave capfilt` output")
-    return files
+    images_dir_of(out_dir)  # one line if OUT is not a CapFilt output
+    return match(join(out_dir, CAPFILT, "*.parquet"))
 
 
 def _kept_columns(out_dir: str) -> Iterator[dict]:
@@ -226,7 +224,7 @@ def export_webdataset(
             key = order_key(row["pair_id"], 0)
             candidates.append(Candidate(key, row["pair_id"], 0, has_fallback=WEB in sources))
     allowed = admitted(candidates, web, max_share)
-    images_dir = read_json(join(out_dir, JOB_FILE))["images_dir"]
+    images_dir = images_dir_of(out_dir)
     os.makedirs(dest, exist_ok=True)
     counts = ExportCounts()
     shards = _TarShards(dest, samples_per_shard)

@@ -22,23 +22,20 @@ ranking), per-pair random generators, decode threads feeding the GPU, and an out
 retry at half size; all of that lives in the Beam-free ``CapFilt`` engine, which the DoFn
 only feeds. Grouping by image shard means each worker reads one images/ file sequentially.
 
-Output folder: new, empty, or this very job (same images folder, same config: finished
-shards are skipped by their manifests, so a killed run resumes). Anything else is refused in
-one line unless ``--overwrite``, which writes a fresh sibling folder and swaps it in when the
-job succeeds.
+Output folder (``pipelines/output_folder.py``, shared by every job): new, empty, or this very
+job (same images folder, same output-changing config: finished shards are skipped by their
+manifests, so a killed run resumes). Anything else is refused in one line unless
+``--overwrite``, which writes a fresh sibling folder and swaps it in when the job succeeds.
 """
 
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
-import shutil
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -56,7 +53,6 @@ from webweave.pipelines.capfilt_results import (
     CONFIG,
     DEAD_LETTER,
     DOCUMENTS,
-    JOB_FILE,
     MANIFESTS,
     PROGRESS,
     STATS,
@@ -71,7 +67,7 @@ from webweave.pipelines.capfilt_results import (
     shard_report,
     write_rows,
 )
-from webweave.pipelines.images_job import MergeReports
+from webweave.pipelines.output_folder import OutputFolder, claim, config_fingerprint
 from webweave.pipelines.parquet_shards import join, read_json, write_json_atomically
 from webweave.schemas import capfilt as capfilt_schema
 from webweave.schemas import dead_letter as dead_letter_schema
@@ -79,10 +75,13 @@ from webweave.schemas import dead_letter as dead_letter_schema
 PAIR_READ_COLUMNS = ["pair_id", "doc_id", "position", "image_url", "image_shard", "image_row",
                      "alt_text", "text_before", "text_after", "sha256", "format"]  # fmt: skip
 HEARTBEAT_SECONDS = 2.0
+COMMAND = "capfilt"
+TABLES = (CAPFILT, DEAD_LETTER, DOCUMENTS)  # the folders the ownership record lists
 
-
-class OutputFolderError(ValueError):
-    """The output folder holds something else; the message is one line for the user."""
+try:  # the report combiner shared with the images job (numbers add, funnels merge)
+    from webweave.pipelines.funnel import MergeReports
+except ImportError:  # before it moved out of the images job
+    from webweave.pipelines.images_job import MergeReports
 
 
 @dataclass(frozen=True)
@@ -93,56 +92,18 @@ class CapFiltJob:
     output: str
     config: CapFiltConfig
 
-    def identity(self) -> dict:
-        """What makes two runs the same job (speed and layout keys excluded)."""
+    def fingerprint(self) -> str:
+        """The output-changing config (speed keys and device aside) as a short hash: two runs
+        with the same images folder and fingerprint are the same job."""
         config = self.config.to_dict()
         for key in SPEED_KEYS | {"device"}:
             config.pop(key)
-        return {"images_dir": self.images_dir, "capfilt": config}
+        return config_fingerprint({"capfilt": config})
 
-    def fingerprint(self) -> str:
-        text = json.dumps(self.identity(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------- the output folder
-
-
-def claim_output(job: CapFiltJob, overwrite: bool) -> str:
-    """The folder to write into. ``OUT`` itself when it is new, empty or this very job's
-    output (resume); with ``overwrite``, a fresh sibling that ``publish`` swaps in at the end.
-    Anything else raises ``OutputFolderError``."""
-    output = job.output
-    existing = os.listdir(output) if os.path.isdir(output) else []
-    if not existing:
-        return output
-    previous = _read_job_file(output)
-    if previous is not None and previous.get("fingerprint") == job.fingerprint():
-        return output
-    if not overwrite:
-        what = "another CapFilt job (other inputs or config)" if previous else "other files"
-        raise OutputFolderError(
-            f"webweave capfilt: {output} is not empty and holds {what}; "
-            "pass --overwrite to replace it, or choose another --output"
-        )
-    if "://" in output:
-        raise OutputFolderError(f"webweave capfilt: --overwrite needs a local folder: {output}")
-    return f"{output.rstrip('/')}.capfilt-{uuid.uuid4().hex[:8]}.tmp"
-
-
-def publish(staging: str, output: str) -> None:
-    """Swap a finished staging folder in place of ``output`` (two renames, then cleanup)."""
-    if staging == output:
-        return
-    old = f"{output.rstrip('/')}.capfilt-old-{uuid.uuid4().hex[:8]}"
-    os.rename(output, old)
-    os.rename(staging, output)
-    shutil.rmtree(old)
-
-
-def _read_job_file(output: str) -> dict | None:
-    path = join(output, JOB_FILE)
-    return read_json(path) if FileSystems.exists(path) else None
+    def claim(self, overwrite: bool) -> OutputFolder:
+        """The output folder for this job (resume, refuse or ``--overwrite``; one line)."""
+        return claim(self.output, COMMAND, [self.images_dir], self.fingerprint(),
+                     overwrite=overwrite, tables=TABLES)  # fmt: skip
 
 
 # ---------------------------------------------------------------- reading pairs
@@ -372,24 +333,25 @@ def count_pairs(images_dir: str) -> int:
 
 def run_capfilt(job: CapFiltJob, options, overwrite: bool = False) -> dict:
     """Run the job with Beam ``options``; returns stats.json (written to ``job.output``)."""
-    write_dir = claim_output(job, overwrite)
-    write_job_files(job, write_dir)
+    folder = job.claim(overwrite)
+    write_config(job.config, folder.work_path)
     total = count_pairs(job.images_dir)
-    print(f"webweave capfilt: {total:,} pairs, mode {job.config.mode} → {job.output}",
+    resumed = " (resuming)" if folder.resumed else ""
+    print(f"webweave capfilt: {total:,} pairs, mode {job.config.mode} → {job.output}{resumed}",
           file=sys.stderr)  # fmt: skip
-    with PairsProgress(write_dir, total):
+    with PairsProgress(folder.work_path, total):
         with beam.Pipeline(options=options) as pipeline:
-            build_capfilt_pipeline(pipeline, job, write_dir)
-    publish(write_dir, job.output)
+            build_capfilt_pipeline(pipeline, job, folder.work_path)
+    folder.finish()
     return read_json(join(job.output, STATS))
 
 
-def write_job_files(job: CapFiltJob, write_dir: str) -> None:
-    write_json_atomically(
-        join(write_dir, JOB_FILE), {"fingerprint": job.fingerprint(), **job.identity()}
-    )
+def write_config(config: CapFiltConfig, write_dir: str) -> None:
+    """``config.yaml``: the effective ``capfilt:`` section (what refilter starts from)."""
+    if "://" not in write_dir:
+        os.makedirs(write_dir, exist_ok=True)
     with FileSystems.create(join(write_dir, CONFIG)) as handle:
-        handle.write(yaml.safe_dump({"capfilt": job.config.to_dict()}, sort_keys=False).encode())
+        handle.write(yaml.safe_dump({"capfilt": config.to_dict()}, sort_keys=False).encode())
 
 
 # ---------------------------------------------------------------- progress

@@ -22,24 +22,18 @@ from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.filters.capfilt.decisions import apply_decisions
-from webweave.pipelines.capfilt_job import (
-    CapFiltJob,
-    OutputFolderError,
-    claim_output,
-    publish,
-    write_job_files,
-)
+from webweave.pipelines.capfilt_job import CapFiltJob, MergeReports, write_config
 from webweave.pipelines.capfilt_results import (
     CAPFILT,
     CONFIG,
     DEAD_LETTER,
     DOCUMENTS,
-    JOB_FILE,
     STATS,
     attach_documents,
     attachment,
     document_prefixes,
     finalize_stats,
+    images_dir_of,
     match,
     read_rows,
     shard_report,
@@ -47,7 +41,7 @@ from webweave.pipelines.capfilt_results import (
     write_rows,
 )
 from webweave.pipelines.config import load_section
-from webweave.pipelines.images_job import MergeReports
+from webweave.pipelines.errors import OutputFolderError
 from webweave.pipelines.parquet_shards import join, read_json, write_json_atomically
 from webweave.schemas import capfilt as capfilt_schema
 from webweave.schemas import dead_letter as dead_letter_schema
@@ -150,13 +144,14 @@ class WriteRefilteredStats(beam.DoFn):
 
 def run_refilter(out_dir: str, new_path: str, output: str, options, overwrite=False) -> dict:
     """Re-decide OUT with NEW into ``output``; returns the new stats.json."""
+    images_dir = images_dir_of(out_dir)
     _, new = refilter_config(out_dir, new_path)
-    previous = read_json(join(out_dir, JOB_FILE))
     if os.path.abspath(output) == os.path.abspath(out_dir):
-        raise OutputFolderError("webweave capfilt refilter: --output must differ from OUT")
-    job = CapFiltJob(previous["images_dir"], output, new)
-    write_dir = claim_output(job, overwrite)
-    write_job_files(job, write_dir)
+        raise OutputFolderError("capfilt refilter: --output must differ from OUT")
+    job = CapFiltJob(images_dir, output, new)
+    folder = job.claim(overwrite)  # OUT2 is owned as a capfilt output of the same images
+    write_dir = folder.work_path
+    write_config(new, write_dir)
     started = time.time()
     old_run = read_json(join(out_dir, STATS)).get("run", {})
     with beam.Pipeline(options=options) as pipeline:
@@ -184,7 +179,7 @@ def run_refilter(out_dir: str, new_path: str, output: str, options, overwrite=Fa
                 beam.pvalue.AsList(documents),
             )
         )
-    publish(write_dir, output)
+    folder.finish()
     stats = read_json(join(output, STATS))
     stats["run"]["seconds"] = round(time.time() - started, 3)
     write_json_atomically(join(output, STATS), stats)

@@ -27,7 +27,7 @@ from webweave.pipelines.parquet_shards import join, write_table_atomically
 from webweave.schemas import image_documents
 
 CAPFILT, DEAD_LETTER, DOCUMENTS = "capfilt", "dead_letter", "documents"
-STATS, CONFIG, JOB_FILE = "stats.json", "config.yaml", "capfilt_job.json"
+STATS, CONFIG = "stats.json", "config.yaml"
 MANIFESTS, PROGRESS = "_manifest", "_progress"
 STAGES = ("decode", "models")  # the funnel of stats.json, in order
 
@@ -192,6 +192,17 @@ def read_rows(paths: Iterable[str]) -> list[dict]:
         with FileSystems.open(path) as handle:
             rows.extend(pq.read_table(handle).to_pylist())
     return rows
+
+
+def images_dir_of(out_dir: str) -> str:
+    """The images output a CapFilt output was made from (its ownership record's input)."""
+    from webweave.pipelines.errors import UserError
+    from webweave.pipelines.output_folder import read_record
+
+    record = read_record(out_dir)
+    if record is None or record.get("command") != "capfilt":
+        raise UserError(f"{out_dir} is not a `webweave capfilt` output")
+    return record["inputs"][0]
 
 
 def match(pattern: str) -> list[str]:

@@ -66,6 +66,7 @@ PROVENANCE = pa.struct(
         pa.field("decoding", DECODING),
         pa.field("seed", pa.int64()),
         pa.field("itm_max_tokens", pa.int32()),
+        pa.field("itm_first_token", pa.string()),  # cls | enc
     ]
 )
 

@@ -22,14 +22,18 @@ from tiny_models import save_tiny_blip, save_tiny_open_clip
 
 from webweave.filters.capfilt.decisions import Thresholds, apply_decisions
 from webweave.filters.image_checks import sniff_format
-from webweave.pipelines.capfilt_commands import add_commands
-from webweave.pipelines.images_job import pair_id
+from webweave.pipelines.cli import main
 from webweave.schemas import capfilt as capfilt_schema
 from webweave.schemas import documents as documents_schema
 from webweave.schemas import image_documents, image_store, pairs
 from webweave.schemas.registry import check_table
 
 from conftest import BEAM_TEST_RUNNER, fixture_path
+
+try:  # the images job's pair id (sha256 of doc id and position), wherever it lives
+    from webweave.pipelines.images.documents import pair_id
+except ImportError:  # before the images package split
+    from webweave.pipelines.images_job import pair_id
 
 RUNNER = f"--runner={BEAM_TEST_RUNNER}"
 PHOTOS = [
@@ -147,13 +151,8 @@ def damage(images_dir: Path) -> tuple[str, str]:
 
 
 def webweave_capfilt(*argv: str) -> int:
-    """``webweave capfilt ...`` through the registered subcommand (in process)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="webweave")
-    add_commands(parser.add_subparsers(dest="command"))
-    args, beam_args = parser.parse_known_args([str(a) for a in argv])
-    return args.handler(args, beam_args)
+    """``webweave ...`` in process, through the real command line."""
+    return main([str(a) for a in argv])
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +343,7 @@ def test_refilter_equals_a_full_run_with_the_new_threshold(tmp_path, blip_out, i
     assert stats[0]["itm_threshold"] == 0.7
     old = json.loads((blip_out / "stats.json").read_text())
     assert stats[0]["texts"]["kept"] < old["texts"]["kept"]  # a stricter threshold keeps fewer
-    for name in ("config.yaml", "capfilt_job.json"):
+    for name in ("config.yaml", "_webweave.json"):  # same config, same ownership record
         assert (refiltered / name).read_text() == (full / name).read_text()
 
 
@@ -353,8 +352,8 @@ def test_refilter_refuses_a_change_that_needs_a_model_run(tmp_path, blip_out, ca
     new.write_text("capfilt:\n  decoding:\n    top_p: 0.5\n")
     code = webweave_capfilt("capfilt", "refilter", blip_out, "--config", new, "--output",
                             tmp_path / "x", RUNNER)  # fmt: skip
-    error = capsys.readouterr().err.strip()
-    assert code == 2 and "\n" not in error
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and error.startswith("webweave: error: capfilt refilter: ")
     assert "capfilt.decoding.top_p changes from 0.9 to 0.5" in error and "model run" in error
     assert not (tmp_path / "x").exists()
 
@@ -365,13 +364,14 @@ def test_output_folder_rules(tmp_path, images_dir, models, capsys):
     (out / "notes.txt").write_text("mine")
     config = _config(tmp_path, blip={"captions_per_image": 1})
     assert _run(images_dir, out, models, config) == 2
-    error = capsys.readouterr().err.strip()
-    assert "\n" not in error and "is not empty" in error and "--overwrite" in error
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("webweave: error: ") and "is not empty" in error
+    assert "--overwrite" in error
     assert (out / "notes.txt").read_text() == "mine"
 
     assert _run(images_dir, out, models, config, "--overwrite") == 0
     assert not (out / "notes.txt").exists() and (out / "stats.json").exists()
-    assert not glob.glob(str(tmp_path / "out.capfilt-*"))  # staging and old folder removed
+    assert not glob.glob(str(tmp_path / "out.webweave-staging-*"))  # staging, old folder gone
     first = rows_of(out)
 
     # the same job again: accepted, finished shards are reused from their manifests
@@ -382,7 +382,7 @@ def test_output_folder_rules(tmp_path, images_dir, models, capsys):
     # other settings are another job: refused
     other = _config(tmp_path, blip={"captions_per_image": 1}, seed=5)
     assert _run(images_dir, out, models, other) == 2
-    assert "another CapFilt job" in capsys.readouterr().err
+    assert "another output-changing configuration" in capsys.readouterr().err
 
 
 def test_blip2_mode_keeps_the_top_ranked_texts(tmp_path, images_dir, models):
@@ -418,9 +418,9 @@ def test_a_missing_model_offline_is_one_clear_line(tmp_path, images_dir):
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
-        "webweave capfilt: captioner model 'Salesforce/blip-image-captioning-base' is not in "
-        "the local Hugging Face cache and downloads are off (HF_HUB_OFFLINE); pass a local "
-        "folder with --captioner PATH (or capfilt.* in --config)"
+        "webweave: error: the CapFilt captioner model 'Salesforce/blip-image-captioning-base' "
+        "is not in the local Hugging Face cache and downloads are off (HF_HUB_OFFLINE); pass a "
+        "local folder with --captioner PATH (or set it in the capfilt: section of --config)"
     ]
 
 
@@ -505,8 +505,6 @@ def test_the_real_images_job_output_feeds_capfilt(tmp_path, models):
     """The images job itself (offline, from a WARC of the photographs) → capfilt."""
     from warcio.warcwriter import WARCWriter
 
-    from webweave.pipelines.images_job import images_config, run_images_job
-
     photos = _photo_bytes()
     warc = tmp_path / "photos.warc.gz"
     with open(warc, "wb") as handle:
@@ -536,9 +534,8 @@ def test_the_real_images_job_output_feeds_capfilt(tmp_path, models):
     pq.write_table(pa.Table.from_pylist([doc], schema=documents_schema.SCHEMA),
                    run / "input-00000.parquet")  # fmt: skip
     images = tmp_path / "images"
-    job = {"run_dir": str(tmp_path / "run"), "output": str(images), "from_warc": [str(warc)],
-           "config": images_config({"fetch_missing": False}), "attempt": 1}  # fmt: skip
-    assert run_images_job(job, [RUNNER]) == 0
+    assert main(["images", str(tmp_path / "run"), "--output", str(images), "--from-warc",
+                 str(warc), "--offline", RUNNER]) == 0  # fmt: skip
     out = tmp_path / "capfilt"
     assert _run(images, out, models, _config(tmp_path)) == 0
     rows = rows_of(out)

@@ -104,6 +104,22 @@ def test_shared_vision_pass_itm_equals_the_full_forward(models, photos):
     assert len({round(s, 3) for s in shared}) > 1  # scores really differ between texts
 
 
+def test_itm_first_token_enc_puts_enc_where_blip_retrieval_did(models, photos):
+    cls = CapFilt.from_config(config_for(models)).itm_filter
+    enc = CapFilt.from_config(config_for(models).replace(itm_first_token="enc")).itm_filter
+    texts = ["a man with a dog", "the old clock"]
+    tokens = {"cls": cls.tokens(texts, torch.device("cpu")), "enc": enc.tokens(texts, "cpu")}
+    enc_id = enc.tokenizer.convert_tokens_to_ids("[ENC]")
+    assert tokens["enc"]["input_ids"][:, 0].tolist() == [enc_id, enc_id]
+    assert tokens["cls"]["input_ids"][:, 0].tolist() == [enc.tokenizer.cls_token_id] * 2
+    assert torch.equal(tokens["enc"]["input_ids"][:, 1:], tokens["cls"]["input_ids"][:, 1:])
+    arrays = [blip_array(decode_rgb(photos[0], 1 << 30, 1 << 30), *cls.image_size)]
+    pixels = pixel_values(arrays, cls.mean, cls.std, torch.device("cpu"), torch.float32)
+    with torch.inference_mode():
+        scores = [f.match_probability(f.image_embeds(pixels), [0, 0], texts) for f in (cls, enc)]
+    assert scores[0] != scores[1]
+
+
 def test_preprocessing_equals_transformers_pil_processor(models, photos):
     from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
 

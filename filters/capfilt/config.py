@@ -90,6 +90,7 @@ class CapFiltConfig(Section):
     seed: Count
     text_sources: Annotated[tuple[TextSource, ...], NonEmpty()]
     itm_max_tokens: PositiveInt
+    itm_first_token: Literal["cls", "enc"]
     itm_threshold: Ratio
     keep_top: PositiveInt
     write_documents: bool

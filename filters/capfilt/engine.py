@@ -149,7 +149,7 @@ class CapFilt:
         if config.mode == "blip":
             model, processor, filter_info = load_blip(config.blip.filter, "filter")
             model = _placed(model, config, device, dtype, guard)
-            itm_filter = ItmFilter(model, processor, config.itm_max_tokens)
+            itm_filter = ItmFilter(model, processor, config.itm_max_tokens, config.itm_first_token)
             infos.append(filter_info)
         else:
             model, preprocess, tokenizer, ranker_info = load_ranker(config.blip2.ranker)
@@ -203,6 +203,7 @@ class CapFilt:
             },
             "seed": self.config.seed,
             "itm_max_tokens": self.config.itm_max_tokens,
+            "itm_first_token": self.config.itm_first_token,
         }
 
     # ------------------------------------------------------------------ CPU side

@@ -8,20 +8,35 @@ once per image; each text then runs the text encoder with that image's embedding
 match, repo salesforce/BLIP ``blip_itm.py``); texts are truncated to 35 tokens and padded to
 that length, as BLIP tokenises them (the fixed length also keeps a row's result independent
 of the longest text beside it).
+
+First token: ``blip_itm.py`` and transformers feed ``[CLS]``; BLIP's retrieval fine-tuning
+(``blip_retrieval.py``), which produced the ITM checkpoints, put ``[ENC]`` there
+(huggingface/transformers#25629). ``capfilt.itm_first_token`` chooses; ``cls`` is the default
+so scores equal transformers' own ``forward``.
 """
 
 from __future__ import annotations
 
 import torch
 
+from webweave.schemas.config import ConfigError
+
 
 class ItmFilter:
     """p(match) of (image, text) rows from a ``BlipForImageTextRetrieval``."""
 
-    def __init__(self, model, processor, max_tokens: int):
+    def __init__(self, model, processor, max_tokens: int, first_token: str = "cls"):
         self.model = model
         self.tokenizer = processor.tokenizer
         self.max_tokens = max_tokens
+        self.first_token_id = None  # keep the tokenizer's [CLS]
+        if first_token == "enc":
+            enc = self.tokenizer.convert_tokens_to_ids("[ENC]")
+            if enc is None or enc == self.tokenizer.unk_token_id:
+                raise ConfigError(
+                    "capfilt.itm_first_token is enc but the filter has no [ENC] token"
+                )
+            self.first_token_id = enc
         size = processor.image_processor.size
         self.image_size = (size["height"], size["width"])
         self.mean = processor.image_processor.image_mean
@@ -39,6 +54,8 @@ class ItmFilter:
             max_length=self.max_tokens,
             return_tensors="pt",
         )
+        if self.first_token_id is not None:
+            encoded["input_ids"][:, 0] = self.first_token_id
         return {k: encoded[k].to(device) for k in ("input_ids", "attention_mask")}
 
     def match_probability(

@@ -19,12 +19,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from webweave.schemas.config import ConfigError
+
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 FLAGS = {"captioner": "--captioner", "filter": "--filter", "ranker": "--ranker"}
 
 
-class ModelUnavailable(RuntimeError):
-    """A model could not be found or downloaded; the message is one line for the user."""
+class ModelUnavailable(ConfigError):
+    """A configured model could not be found or downloaded; the message is one line for the
+    user (the CLI checks the models before a local job starts, so it is said up front)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ def _offline() -> bool:
 
 def _unavailable(role: str, name: str, why: str) -> ModelUnavailable:
     return ModelUnavailable(
-        f"capfilt: {role} model {name!r} {why}; pass a local folder with {FLAGS[role]} PATH "
-        f"(or capfilt.* in --config)"
+        f"the CapFilt {role} model {name!r} {why}; pass a local folder with {FLAGS[role]} "
+        "PATH (or set it in the capfilt: section of --config)"
     )
 
 
