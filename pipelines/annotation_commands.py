@@ -154,6 +154,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from webweave.annotation.corpus_images import NotACorpus
     from webweave.annotation.output_folder import OutputExists
     from webweave.annotation.round_dir import RoundError
+    from webweave.annotation.timed_auto import NoImageStore
     from webweave.annotation.triplet_sources import BadSource
     from webweave.pipelines import config as pipeline_config
     from webweave.schemas import config as schema_config
@@ -164,6 +165,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         RoundError,
         BadSource,
         NotACorpus,
+        NoImageStore,
         SchemaMismatch,
         pipeline_config.ConfigError,
         schema_config.ConfigError,
@@ -343,11 +345,59 @@ def _print_ingest(report: dict, folder: Path) -> None:
 
 
 def _timed_auto(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from webweave.annotation.clip_model import load_clip
+    from webweave.annotation.config import load_annotation_config
+    from webweave.annotation.output_folder import fingerprint, folder_fingerprint, output_folder
+    from webweave.annotation.timed_auto import COMMAND, image_store_for, run_auto
+
+    config = load_annotation_config(args.config)
+    documents = _existing(args.documents_dir, "DOCUMENTS_DIR")
+    images = _existing(args.images, "--images") if args.images else None
+    store = image_store_for(documents, images)
+    inputs = [folder_fingerprint(documents)] + ([folder_fingerprint(images)] if images else [])
+    settings = {"annotation_clip": config.clip.to_dict(), "timed": config.timed.to_dict()}
+    print_ = fingerprint(COMMAND, inputs, settings)
+    with output_folder(args.output, COMMAND, print_, args.overwrite) as plan:
+        if plan.up_to_date:
+            print(f"{plan.final}: already labelled from these documents (nothing to do)")
+            return 0
+        encoder = load_clip(config.clip, args.device)
+        stats = run_auto(documents, store, encoder, config, plan.folder)
+    counts = stats["counts"]
+    print(
+        f"wrote {counts['sentences']:,} sentences to {plan.final}: {counts['visual']:,} visual, "
+        f"{counts['non_visual']:,} non-visual (t_pos {config.timed.t_pos}, "
+        f"t_neg {config.timed.t_neg}; {stats['provenance']['device']})"
+    )
+    return 0 if stats["funnel_closes"] else 1
 
 
 def _timed_calibrate(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from webweave.annotation.config import load_annotation_config
+    from webweave.annotation.timed_calibrate import (
+        best_similarities_of_auto,
+        calibration,
+        is_auto_output,
+        report_text,
+    )
+
+    config = load_annotation_config(args.config)
+    folder = _existing(args.input_dir, "DOCUMENTS_OR_AUTO_DIR")
+    if is_auto_output(folder):
+        best = best_similarities_of_auto(folder)
+    else:
+        import numpy as np
+
+        from webweave.annotation.clip_model import load_clip
+        from webweave.annotation.timed_auto import AutoLabeller, image_store_for, read_documents
+
+        images = _existing(args.images, "--images") if args.images else None
+        store = image_store_for(folder, images)
+        labeller = AutoLabeller(load_clip(config.clip, args.device), store, config.timed)
+        rows = labeller.rows(read_documents(folder))
+        best = np.array([r["best_similarity"] for r in rows if r["best_similarity"] is not None])
+    print(report_text(calibration(best, config.timed), config.timed))
+    return 0
 
 
 def _timed_manifest(args: argparse.Namespace) -> int:

@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from annotation_corpus import document, images_output
 from tiny_models import save_tiny_open_clip_checkpoint
 
 from webweave.annotation.config import load_annotation_config
 from webweave.annotation.corpus_mining import pick_pairs, popcount64
 from webweave.annotation.neighbours import Neighbours, nearest_neighbours
 from webweave.pipelines.cli import main
-from webweave.pipelines.images_job import images_config, run_images_job
-from webweave.schemas import documents
 
-from conftest import BEAM_TEST_RUNNER, fixture_path
+from conftest import fixture_path
 
 COVERS = """2cdad67c44b002e7ead0cc35693c0e8b 260c6ae16bce31c8f8c95daddd9f4a1c
 3eef99c9d9adef34639f510662022830 3251cf3a3412f53f339e42cac2134093 bea5697f2534a2f86a3ef27b5a8c12a6
@@ -41,30 +39,15 @@ def cover_url(digest: str) -> str:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """`webweave images` output: 16 book covers from the WARC fixture, one document."""
-    warc = fixture_path("warc/nodewarc_books.toscrape.warc")
-    root = tmp_path_factory.mktemp("corpus")
-    texts, images, meta = [], [], []
+    items = []
     for digest in COVERS:
-        texts += [f"Cover {digest[:6]}.", None]
-        images += [None, cover_url(digest)]
-        meta += [None, {"alt_text": f"book {digest[:6]}", "width_attr": None, "height_attr": None,
-                        "original_src": cover_url(digest), "source_attribute": "src"}]  # fmt: skip
-    doc = {"id": "books", "texts": texts, "images": images, "image_metadata": meta,
-           "general_metadata": None}  # fmt: skip
-    (root / "run" / "documents").mkdir(parents=True)
-    pq.write_table(
-        pa.Table.from_pylist([doc], schema=documents.SCHEMA),
-        root / "run" / "documents" / "input-00000.parquet",
+        items += [f"Cover {digest[:6]}.", cover_url(digest)]
+    return images_output(
+        [document("books", items, alt="book cover")],
+        tmp_path_factory.mktemp("corpus"),
+        [fixture_path("warc/nodewarc_books.toscrape.warc")],
+        min_side=90,
     )
-    job = {
-        "run_dir": str(root / "run"),
-        "output": str(root / "images"),
-        "from_warc": [str(warc)],
-        "config": images_config({"fetch_missing": False, "min_side": 90}),
-        "attempt": 1,
-    }
-    assert run_images_job(job, [f"--runner={BEAM_TEST_RUNNER}"]) == 0
-    return root / "images"
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +133,7 @@ def test_mined_triplets_match_an_independent_oracle(corpus, tiny_clip, tmp_path,
         assert t["similarity_1"] == pytest.approx(sims[ref, d1], abs=1e-5)
         assert (t["source"], t["ref_group"]) == ("corpus", ref)
         assert t["ref_origin"].startswith("http://books.toscrape.com/media/cache/")
-        assert t["prompt"].startswith("book ")
+        assert t["prompt"] == "book cover"
     stats = json.loads((round1 / "stats.json").read_text())
     assert stats["funnel"][0]["dropped"] == {"too_few_neighbours_in_band": dropped}
     assert stats["funnel_closes"]
