@@ -24,8 +24,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from loopback_images import LoopbackServer, image_routes  # noqa: E402
 
 from webweave.filters.image_checks import ImageDecoder, ImageFilter, ImageItem  # noqa: E402
-from webweave.pipelines.guarded_fetch import FetchLimits  # noqa: E402
-from webweave.pipelines.img2dataset_fetch import (  # noqa: E402
+from webweave.pipelines.images.guarded_fetch import FetchLimits  # noqa: E402
+from webweave.pipelines.images.img2dataset_fetch import (  # noqa: E402
     GuardSettings,
     Img2DatasetOptions,
     run_img2dataset,

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from webweave.filters.capfilt.config import CapFiltConfig
+from webweave.annotation.config import ClipModelConfig, NightsConfig, RoundsConfig, TimedConfig
+from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.filters.extraction import ExtractionOptions
 from webweave.filters.record_selection import SelectionConfig
 from webweave.filters.text.config import TextFilterConfig
@@ -25,6 +27,7 @@ from webweave.filters.warc_record import WarcConfig
 from webweave.pipelines.commoncrawl import CommonCrawlConfig
 from webweave.pipelines.dedup.config import DedupConfig
 from webweave.pipelines.grouping import ShuffleConfig
+from webweave.pipelines.images.config import ImagesConfig
 from webweave.pipelines.parquet_shards import RunConfig
 from webweave.schemas.config import ConfigError, Section, default_values
 
@@ -42,9 +45,14 @@ class Config(Section):
     text_filters: TextFilterConfig
     run: RunConfig
     shuffle: ShuffleConfig
-    images: dict  # checked by the images job's own reader (images_job.images_config)
+    images: ImagesConfig
     commoncrawl: CommonCrawlConfig
     dedup: DedupConfig
+    annotation_clip: ClipModelConfig
+    nights: NightsConfig
+    rounds: RoundsConfig
+    timed: TimedConfig
+    capfilt: CapFiltConfig
     capfilt: CapFiltConfig
 
 

@@ -7,8 +7,11 @@ that enters a stage leaves it as an output, a counted drop or an error.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field
+
+import apache_beam as beam
 
 
 @dataclass
@@ -99,3 +102,37 @@ class Funnel:
         if stages and last_out is not None and stages[-1].out != last_out:
             problems.append(f"last stage out {stages[-1].out} != {last_out}")
         return problems
+
+
+class MergeReports(beam.CombineFn):
+    """Sums a job's report dicts: funnels (keys ending in "funnel") merge stage-wise, numbers
+    add, nested dicts add (the images and CapFilt jobs' per-batch reports)."""
+
+    def create_accumulator(self) -> dict:
+        return {}
+
+    def add_input(self, accumulator: dict, report: dict) -> dict:
+        return merge_reports(accumulator, report)
+
+    def merge_accumulators(self, accumulators) -> dict:
+        merged: dict = {}
+        for accumulator in accumulators:
+            merged = merge_reports(merged, accumulator)
+        return merged
+
+    def extract_output(self, accumulator: dict) -> dict:
+        return accumulator
+
+
+def merge_reports(left: dict, right: dict) -> dict:
+    merged = dict(left)
+    for key, value in right.items():
+        if key not in merged:
+            merged[key] = copy.deepcopy(value)
+        elif key.endswith("funnel"):
+            merged[key] = Funnel.from_list(merged[key]).merge(Funnel.from_list(value)).to_list()
+        elif isinstance(value, dict):
+            merged[key] = merge_reports(merged[key], value)
+        else:
+            merged[key] = merged[key] + value
+    return merged

@@ -22,3 +22,11 @@ STATS = "stats.json"
 CONFIG = "config.yaml"
 REPORT_HTML = "report.html"
 REPORT_FIGURES = "report"
+
+# ``webweave images`` output (pipelines/images): documents/ (as above, with image outcomes),
+# pairs/, images/ (bytes once per URL), image_results/ (one row per URL), dead_letter/,
+# stats.json, images_job.json (what `images retry` re-runs).
+PAIRS = "pairs"
+IMAGES = "images"
+IMAGE_RESULTS = "image_results"
+IMAGES_JOB = "images_job.json"

@@ -10,7 +10,7 @@ import pytest
 from loopback_images import LoopbackServer
 
 from webweave.filters.url_policy import UrlPolicy, address_class, parse_address
-from webweave.pipelines.guarded_fetch import GuardedFetcher
+from webweave.pipelines.images.guarded_fetch import GuardedFetcher
 
 
 def _no_dns(host, port):

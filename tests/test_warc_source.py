@@ -290,7 +290,8 @@ def test_record_too_large_is_skipped_and_reading_goes_on() -> None:
     ]
     assert outputs[2].error_type == "record_too_large"
     assert outputs[2].offset == len(m[0]) + len(m[1])
-    assert "max_record_bytes=4000" in outputs[2].message
+    assert "exceeds warc.max_record_bytes = 4000" in outputs[2].message
+    assert outputs[2].url == records(read_all(m[2]))[0].target_uri  # kept for the dead letter
 
 
 def test_record_too_large_in_plain_warc() -> None:

@@ -68,16 +68,17 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
 
 def _images(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.images_job import images_config, run_images_job
+    from webweave.pipelines.images import run_images_job
 
     run_dir = require_folder(args.run_dir, "a `webweave run` output folder")
-    config = images_config(load_config(args.config).images)
-    config["allowed_networks"] = list(config["allowed_networks"]) + list(args.allow_network)
-    if args.offline:
-        config["fetch_missing"] = False
+    config = load_config(args.config).images
+    config = config.replace(
+        allowed_networks=[*config.allowed_networks, *args.allow_network],
+        fetch_missing=config.fetch_missing and not args.offline,
+    )
     from_warc = [os.path.abspath(p) if "://" not in p else p for p in args.from_warc]
     output = folder_path(args.output)
-    folder = claim(output, "images", [run_dir, *from_warc], config_fingerprint(config),
+    folder = claim(output, "images", [run_dir, *from_warc], config_fingerprint(config.to_dict()),
                    overwrite=args.overwrite, tables=IMAGES_TABLES)  # fmt: skip
     job = {
         "run_dir": run_dir,
@@ -92,7 +93,8 @@ def _images(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _retry(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.images_job import JOB_FILE, retry_images_job
+    from webweave.pipelines.images import IMAGES_JOB as JOB_FILE
+    from webweave.pipelines.images import retry_images_job
 
     output = require_folder(args.output, "a `webweave images` output folder")
     if not os.path.exists(os.path.join(output, JOB_FILE)):

@@ -21,7 +21,7 @@ from webweave.pipelines.inputs import WarcInput, warc_name
 def run_sample(args: argparse.Namespace, config: Config, beam_args: list[str], sample: str) -> int:
     from webweave.pipelines.commands.images import IMAGES_TABLES
     from webweave.pipelines.commands.run import folder_path, run_job
-    from webweave.pipelines.images_job import images_config, run_images_job
+    from webweave.pipelines.images import run_images_job
     from webweave.pipelines.output_folder import claim, config_fingerprint
     from webweave.pipelines.report import write_report
 
@@ -32,9 +32,8 @@ def run_sample(args: argparse.Namespace, config: Config, beam_args: list[str], s
     if code != 0:
         return code
     report = write_report(run_dir)
-    images = images_config(config.images)
-    images["fetch_missing"] = False
-    folder = claim(images_dir, "images", [run_dir, sample], config_fingerprint(images),
+    images = config.images.replace(fetch_missing=False)
+    folder = claim(images_dir, "images", [run_dir, sample], config_fingerprint(images.to_dict()),
                    overwrite=args.overwrite, tables=IMAGES_TABLES)  # fmt: skip
     job = {"run_dir": run_dir, "output": images_dir, "from_warc": [sample], "config": images,
            "attempt": 1}  # fmt: skip

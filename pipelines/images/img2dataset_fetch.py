@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from webweave.filters.url_policy import UrlPolicy
-from webweave.pipelines.guarded_fetch import FetchLimits, FetchResult, GuardedFetcher
+from webweave.pipelines.images.guarded_fetch import FetchLimits, FetchResult, GuardedFetcher
 
 # Before img2dataset is imported (here and in its spawned workers, which inherit the
 # environment): albumentations (an img2dataset dependency) otherwise asks PyPI for its latest

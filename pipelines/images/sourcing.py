@@ -33,9 +33,9 @@ from webweave.filters.archive_lookup import ImageLookup
 from webweave.filters.decision import Drop
 from webweave.filters.image_checks import ImageItem
 from webweave.pipelines.funnel import Funnel
-from webweave.pipelines.img2dataset_fetch import decode_error
+from webweave.pipelines.images.img2dataset_fetch import decode_error
+from webweave.pipelines.images.warc_lookup import PayloadReader, WarcPayloadError
 from webweave.pipelines.stage_runner import StageChain
-from webweave.pipelines.warc_lookup import PayloadReader, WarcPayloadError
 
 # (urls, work-name prefix) → ({url: (bytes | None, error | None)}, img2dataset stats)
 FetchUrls = Callable[[list[str], str], tuple[dict, dict]]
