@@ -49,7 +49,6 @@ LAZY_ATTRIBUTES = (
     "data-actualsrc",
     "src2",
 )
-SOURCE_ATTRIBUTES = ("src", "srcset", *LAZY_ATTRIBUTES)
 # File names that lazy loaders put in src until the real image loads.
 _PLACEHOLDER_NAME = re.compile(
     r"(?:blank|spacer|pixel|transparent|placeholder|lazy|loader|loading|empty|grey|gray|1x1|dummy)"

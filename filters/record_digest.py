@@ -32,7 +32,6 @@ OK = "ok"
 MISMATCH = "mismatch"
 ABSENT = "absent"
 UNSUPPORTED = "unsupported"
-STATUSES = (OK, MISMATCH, ABSENT, UNSUPPORTED)
 # stats.json names the statuses by what happened to the record (verified, not "ok").
 STATS_NAMES = {OK: "verified", MISMATCH: "mismatch", ABSENT: "absent", UNSUPPORTED: "unsupported"}
 MAX_HTTP_HEAD = 65536  # the reader's limit for an HTTP header block (MAX_HEADER_BYTES)

@@ -67,6 +67,7 @@ from webweave.pipelines.capfilt_results import (
     shard_report,
     write_rows,
 )
+from webweave.pipelines.funnel import MergeReports
 from webweave.pipelines.output_folder import OutputFolder, claim, config_fingerprint
 from webweave.pipelines.parquet_shards import join, read_json, write_json_atomically
 from webweave.schemas import capfilt as capfilt_schema
@@ -77,11 +78,6 @@ PAIR_READ_COLUMNS = ["pair_id", "doc_id", "position", "image_url", "image_shard"
 HEARTBEAT_SECONDS = 2.0
 COMMAND = "capfilt"
 TABLES = (CAPFILT, DEAD_LETTER, DOCUMENTS)  # the folders the ownership record lists
-
-try:  # the report combiner shared with the images job (numbers add, funnels merge)
-    from webweave.pipelines.funnel import MergeReports
-except ImportError:  # before it moved out of the images job
-    from webweave.pipelines.images_job import MergeReports
 
 
 @dataclass(frozen=True)

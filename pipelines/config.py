@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.annotation.config import ClipModelConfig, NightsConfig, RoundsConfig, TimedConfig
 from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.filters.extraction import ExtractionOptions
@@ -52,7 +51,6 @@ class Config(Section):
     nights: NightsConfig
     rounds: RoundsConfig
     timed: TimedConfig
-    capfilt: CapFiltConfig
     capfilt: CapFiltConfig
 
 

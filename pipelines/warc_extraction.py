@@ -28,8 +28,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from webweave.filters.document_builder import DocumentBuilder, DocumentRow
-from webweave.filters.page import PageDecoder
+from webweave.filters.decoding import PageDecoder
+from webweave.filters.extraction_stage import DocumentBuilder, DocumentRow
 from webweave.filters.record_digest import MISMATCH, OK, STATS_NAMES, empty_counts
 from webweave.filters.record_selection import RecordSelector
 from webweave.filters.warc_record import WarcConfig

@@ -50,7 +50,6 @@ SCHEMA = versioned(
     VERSION,
 )
 
-DOCUMENT_COLUMNS = documents.SCHEMA.names
 
 
 def upgrade_table(table: pa.Table) -> pa.Table:

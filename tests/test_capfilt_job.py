@@ -23,17 +23,13 @@ from tiny_models import save_tiny_blip, save_tiny_open_clip
 from webweave.filters.capfilt.decisions import Thresholds, apply_decisions
 from webweave.filters.image_checks import sniff_format
 from webweave.pipelines.cli import main
+from webweave.pipelines.images.documents import pair_id
 from webweave.schemas import capfilt as capfilt_schema
 from webweave.schemas import documents as documents_schema
 from webweave.schemas import image_documents, image_store, pairs
 from webweave.schemas.registry import check_table
 
 from conftest import BEAM_TEST_RUNNER, fixture_path
-
-try:  # the images job's pair id (sha256 of doc id and position), wherever it lives
-    from webweave.pipelines.images.documents import pair_id
-except ImportError:  # before the images package split
-    from webweave.pipelines.images_job import pair_id
 
 RUNNER = f"--runner={BEAM_TEST_RUNNER}"
 PHOTOS = [

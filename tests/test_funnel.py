@@ -25,7 +25,7 @@ def test_chain_counts_outputs_drops_and_errors_and_closes():
     funnel = Funnel()
     chain = StageChain([Halve(), Invert()], funnel)
     results = [chain.run(n) for n in [0, 1, 2, 3, 4]]
-    assert results[1] == Drop("odd")
+    assert results[1] == Drop("odd", stage="halve")  # the chain names the dropping stage
     assert results[0] == StageFailure("invert", "zero", "zero has no inverse")
     assert results[2] == 1.0 and results[4] == 0.5
     assert funnel.to_list() == [

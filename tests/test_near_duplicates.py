@@ -15,9 +15,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from scipy import sparse
+from union_find import components_by_union_find
 
 from webweave.filters.minhash import MinHashSignature, text_shingle_hashes
-from webweave.filters.union_find import components_by_union_find
 from webweave.pipelines.dedup import (
     NEAR_DUPLICATE,
     ConnectedComponents,

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from webweave.filters.decision import Drop, StageError
-from webweave.filters.page import Page, PageDecoder, parse_warc_date
+from webweave.filters.decoding import Page, PageDecoder, parse_warc_date
 from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines.config import load_config
 from webweave.pipelines.warc_source import WarcRecord, iter_warc_records
@@ -113,7 +113,7 @@ def test_decoding_errors_propagate_with_kind() -> None:
 
 
 def test_binary_bytes_are_not_text_but_utf16_is():
-    from webweave.filters.page import looks_binary
+    from webweave.filters.decoding import looks_binary
 
     assert looks_binary(bytes(range(256)))
     assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")

@@ -18,7 +18,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from webweave.filters.decision import Drop
-from webweave.filters.page import PageDecoder
+from webweave.filters.decoding import PageDecoder
 from webweave.filters.text.config import TextFilterConfig
 from webweave.filters.text.language_id import LanguageIdentifier
 from webweave.filters.text.quality_classifier import (

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from webweave.filters.document_builder import document_id
+from webweave.filters.extraction_stage import document_id
 from webweave.pipelines.cli import main
 from webweave.pipelines.funnel import Funnel
 

@@ -22,7 +22,7 @@ Gopher (Rae et al. 2021, Table A1; thresholds as in datatrove ``GopherRepetition
   characters (Gopher: "taking care not to count characters that occur in overlapping n-grams more
   than once").
 
-Words are OBELICS words (``text_normalization.obelics_words``) and "characters" are the
+Words are OBELICS words (``normalization.obelics_words``) and "characters" are the
 characters of those words, so the Gopher fractions share the tokenisation of the other filters.
 datatrove instead uses an NLTK/spaCy tokenizer and ``len(text)``; fractions here are therefore
 slightly higher for texts with much punctuation or whitespace.
@@ -80,7 +80,7 @@ def _isqrt(values: np.ndarray) -> np.ndarray:
 def char_ngram_hashes(text: str, n: int, codes: np.ndarray | None = None) -> np.ndarray:
     """A 64-bit hash of the character n-gram at every start of ``text`` (n ≤ len(text)).
 
-    Polynomial in the code points, from prefix sums (``text_normalization.window_hashes``):
+    Polynomial in the code points, from prefix sums (``normalization.window_hashes``):
     6 array passes whatever n. ``codes``: ``text_codes(text)`` if the caller has it.
     """
     return window_hashes(text_codes(text) if codes is None else codes, n)

@@ -20,7 +20,7 @@ the flagged-word score is computed only when ``flagged_words.source`` names a fi
 fidelity: the ROOTS ``flagged_words.json``) or a package; otherwise the score is null and the
 rule is skipped, which the run log states once.
 
-Words are lower-cased and compared with OBELICS words (``text_normalization.obelics_words``).
+Words are lower-cased and compared with OBELICS words (``normalization.obelics_words``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import os
 import shutil
 import threading
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -244,7 +244,3 @@ def _read_output(output: str) -> tuple[dict[str, tuple[bytes | None, str | None]
         for key in stats:
             stats[key] += shard.get(key, 0)
     return results, stats
-
-
-def settings_dict(settings: GuardSettings) -> dict:
-    return asdict(settings)

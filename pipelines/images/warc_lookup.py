@@ -1,6 +1,6 @@
 """The images job's archive side: index the ``--from-warc`` WARCs, look images up, read bytes.
 
-Moved out of ``images_job.py`` (issue #17) and rebuilt the way replay works (pywb: a CDX index,
+Built (issue #17) the way replay works (pywb: a CDX index,
 a lookup by SURT key, then one record read at its offset), instead of shuffling every image
 body of the WARCs to a join on exact URL strings:
 

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from webweave.filters.decision import Drop, StageError
+from webweave.filters.decoding import Page
 from webweave.filters.document import Document
 from webweave.filters.extraction import ExtractionOptions, extract
-from webweave.filters.page import Page
 
 
 def document_id(warc_filename: str, record_offset: int) -> str:
