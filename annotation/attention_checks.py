@@ -74,11 +74,17 @@ def timed_check_sentence(score: int) -> str:
 
 
 def timed_checks(
-    real_items: int, rate: float, round_number: int, assignments: int, rng: np.random.Generator
+    real_items: int,
+    rate: float,
+    round_number: int,
+    assignments: int,
+    rng: np.random.Generator,
+    first_index: int = 0,
 ) -> list[dict]:
-    """Check items (``schemas/visualness_items.py`` rows) instructing a score in 1..7."""
+    """Check items (``schemas/visualness_items.py`` rows) instructing a score in 1..7,
+    numbered from ``first_index``."""
     checks = []
-    for index in range(check_count(real_items, rate)):
+    for index in range(first_index, first_index + check_count(real_items, rate)):
         score = int(rng.integers(1, 8))
         item_id = check_id(round_number, index)
         checks.append(

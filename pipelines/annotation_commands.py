@@ -401,4 +401,32 @@ def _timed_calibrate(args: argparse.Namespace) -> int:
 
 
 def _timed_manifest(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from webweave.annotation.config import load_annotation_config
+    from webweave.annotation.output_folder import fingerprint, folder_fingerprint, output_folder
+    from webweave.annotation.round_dir import round_id_of
+    from webweave.annotation.timed_manifest import COMMAND, build_manifest, read_auto
+    from webweave.schemas.config import ConfigError
+
+    config = load_annotation_config(args.config)
+    seed = _seed(args.seed, config.timed.seed)
+    per_label = config.timed.per_label if args.per_label is None else args.per_label
+    if per_label < 1:
+        raise ConfigError(f"--per-label {per_label}: must be >= 1")
+    auto_dir = _existing(args.auto_dir, "OUT")
+    settings = {"config": config.to_dict(), "seed": seed, "per_label": per_label}
+    print_ = fingerprint(COMMAND, [folder_fingerprint(auto_dir)], settings)
+    with output_folder(args.output, COMMAND, print_, args.overwrite) as plan:
+        if plan.up_to_date:
+            print(f"{plan.final}: already built from this auto-label output (nothing to do)")
+            return 0
+        stats = build_manifest(
+            read_auto(auto_dir), per_label, config, seed, plan.folder, round_id_of(print_)
+        )
+    counts = stats["counts"]
+    sampled = ", ".join(f"{k[8:]} {v:,}" for k, v in counts.items() if k.startswith("sampled_"))
+    short = [f"{k[6:]} short by {v:,}" for k, v in counts.items() if k.startswith("short_")]
+    print(
+        f"wrote round 1 to {plan.final}: {sampled}; {counts['checks']:,} attention checks"
+        + (f" ({'; '.join(short)})" if short else "")
+    )
+    return 0 if stats["funnel_closes"] else 1

@@ -102,3 +102,74 @@ def test_nights_round_through_label_studio(server, capsys):
         if not i["is_check"]
     }
     assert survivors == {"t0": (2, 0), "t14": (2, 0), "t21": (2, 0)}
+
+
+def rating(value: int) -> list[dict]:
+    return [{"from_name": "rating", "to_name": "sentence", "type": "rating",
+             "value": {"rating": value}}]  # fmt: skip
+
+
+def test_timed_round_through_label_studio(server, capsys):
+    """A TImeD round (3 raters, 2-of-3 rule to stay small) with the Rating widget."""
+    from test_timed_rounds import auto_output
+
+    from webweave.annotation.round_dir import read_round
+
+    root = server.document_root
+    auto, round1, export = root / "timed-auto", root / "timed-round1", root / "timed-export"
+    auto_output(auto)
+    config = root / "timed.yaml"
+    config.write_text("timed:\n  raters: 3\n  min_agreeing: 2\n  attention_check_rate: 0.25\n")
+    assert main(["timed", "manifest", str(auto), "--output", str(round1), "--per-label", "2",
+                 "--config", str(config)]) == 0  # fmt: skip
+    assert main(["rounds", "export", str(round1), "--tool", "labelstudio",
+                 "--output", str(export)]) == 0  # fmt: skip
+    tasks = json.loads((export / "tasks-3.json").read_text())
+    items = {i["item_id"]: i for i in read_round(round1).items().to_pylist()}
+    real = sorted(i for i, item in items.items() if not item["is_check"])
+    scores = {real[0]: (7, 6, 2), real[1]: (1, 2, 6), real[2]: (4, 4, 7), real[3]: (1, 7, 4)}
+    raters = [f"timed{n}@webweave.test" for n in range(1, 5)]  # new users on the shared server
+    annotations = []
+    for item_id, item in items.items():
+        for n, rater in enumerate(raters):
+            if item["is_check"]:
+                value = int(item["expected"]) if n < 3 else int(item["expected"]) % 7 + 1
+            else:
+                value = scores[item_id][n] if n < 3 else 5
+            annotations.append({"item_id": item_id, "user": rater, "result": rating(value)})
+    result = server.drive(
+        {
+            "title": "webweave TImeD round 1",
+            "label_config": (export / "label_config.xml").read_text(),
+            "tasks": tasks,
+            "storage_path": None,
+            "users": raters,
+            "annotations": annotations,
+        }
+    )
+    exported = root / "timed-export.json"
+    exported.write_text(json.dumps(result["export"]))
+    round2 = root / "timed-round2"
+    assert main(["rounds", "ingest", str(round1), str(exported), "--output", str(round2)]) == 0
+    capsys.readouterr()
+    report = json.loads((round2 / "report.json").read_text())
+    discarded = {w["worker_id"] for w in report["workers"] if w["discarded"]}
+    assert discarded == {f"ls:{result['user_ids'][raters[3]]}"}
+    assert report["answers_not_counted"] == {"worker_failed_check": 5}
+    assert report["items"] == {
+        "in": 4,
+        "checks": 1,
+        "labelled": 4,
+        "requeued": 0,
+        "ratings_missing": 0,
+    }
+    assert report["next"]["stop_reason"] == "complete"
+    import pyarrow.parquet as pq
+
+    labels = {
+        f"s{r['sentence_id']}": r for r in pq.read_table(round2 / "labels.parquet").to_pylist()
+    }
+    assert {i: (labels[i]["ratings"], labels[i]["label"]) for i in real} == {
+        real[0]: ([7, 6, 2], "visual"), real[1]: ([1, 2, 6], "non_visual"),
+        real[2]: ([4, 4, 7], "neutral"), real[3]: ([1, 7, 4], "ambiguous"),
+    }  # fmt: skip
