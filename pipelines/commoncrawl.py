@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from webweave.pipelines.errors import NetworkError
 from webweave.pipelines.inputs import WarcInput, warc_name
 from webweave.schemas.config import Count, Seconds, Section
 
@@ -55,23 +56,45 @@ def latest_crawl(collinfo_url: str, fallback: str, timeout: float) -> str:
         return fallback
 
 
+OFFLINE_HINT = (
+    "without network, run `webweave run --sample`, give your own WARC files with --input, or "
+    "point --cc-base-url at a local mirror (file:///path/to/mirror/, holding crawl-data/…)"
+)
+
+
 def crawl_warc_inputs(crawl: str, count: int, base_url: str, timeout: float) -> list[WarcInput]:
-    """The first ``count`` WARC files of ``crawl`` as inputs (URLs under ``base_url``)."""
+    """The first ``count`` WARC files of ``crawl`` as inputs (URLs under ``base_url``; a
+    ``file://`` base is a local mirror of Common Crawl's layout: its files are read in place)."""
     base = base_url if base_url.endswith("/") else base_url + "/"
     listing = f"{base}crawl-data/{crawl}/warc.paths.gz"
     request = urllib.request.Request(listing, headers={"User-Agent": USER_AGENT})
     paths: list[str] = []
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https base
-        with gzip.GzipFile(fileobj=response) as lines:
-            for line in lines:
-                path = line.decode("utf-8").strip()
-                if path:
-                    paths.append(path)
-                if len(paths) >= count:
-                    break
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with gzip.GzipFile(fileobj=response) as lines:
+                for line in lines:
+                    path = line.decode("utf-8").strip()
+                    if path:
+                        paths.append(path)
+                    if len(paths) >= count:
+                        break
+    except (urllib.error.URLError, OSError, EOFError) as error:
+        raise NetworkError(f"cannot read {listing} ({_reason(error)}); {OFFLINE_HINT}") from None
     if not paths:
-        raise ValueError(f"{listing} lists no WARC files")
+        raise NetworkError(f"{listing} lists no WARC files")
+    if base.startswith("file://"):
+        root = urllib.request.url2pathname(base[len("file://") :])
+        return [WarcInput(os.path.join(root, path), warc_name(path)) for path in paths]
     return [WarcInput(base + path, warc_name(path)) for path in paths]
+
+
+def attempts(retries: int) -> str:
+    return "1 attempt" if retries == 0 else f"{retries + 1} attempts"
+
+
+def _reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+    return str(reason)
 
 
 def download(url: str, destination: str, *, timeout: float, retries: int) -> int:
@@ -96,13 +119,16 @@ def download(url: str, destination: str, *, timeout: float, retries: int) -> int
             if error.code == 416 and have:  # nothing left to fetch
                 return have
             if error.code < 500 and error.code != 429:
-                raise
+                raise NetworkError(f"cannot download {url} (HTTP {error.code})") from None
             failure: Exception = error
         except (urllib.error.URLError, OSError, TimeoutError) as error:
             failure = error
         attempt += 1
         if attempt > retries:
-            raise failure
+            raise NetworkError(
+                f"cannot download {url} after {attempts(retries)} ({_reason(failure)}); "
+                f"{OFFLINE_HINT}"
+            ) from None
         delay = min(2**attempt, 60)
         log.warning("download of %s failed (%s); retry %d in %ds", url, failure, attempt, delay)
         time.sleep(delay)

@@ -21,7 +21,8 @@ import time
 import traceback
 
 MARK = "[webweave] "
-_MARKED = re.compile(re.escape(MARK) + r"([^\n]+)")
+# The message after the marker, without the step name Beam appends to a worker's error.
+_MARKED = re.compile(re.escape(MARK) + r"([^\n]+?)(?: \[while running '[^\n]*'\])?$", re.M)
 
 
 class UserError(Exception):
@@ -49,8 +50,9 @@ def user_message(error: BaseException) -> str | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, UserError):
-            return current.line
+        if isinstance(current, UserError):  # Beam may re-raise it with its step name appended
+            found = _MARKED.search(MARK + current.line.replace(MARK, ""))
+            return found.group(1).strip() if found else current.line
         current = current.__cause__ or current.__context__
     found = _MARKED.search(str(error))
     return found.group(1).strip() if found else None

@@ -15,7 +15,9 @@ independent check that what is on disk is still one consistent output:
   shards of ``PREFIX`` (rows, rows the text filters kept, contiguous shard numbers), no shard
   lacks a manifest, and the manifests add up to ``stats.json`` (inputs, records, dead letter,
   digest counts);
-* leftovers: no temporary file and no ``_progress/`` heartbeat (a run still going or killed).
+* leftovers: no temporary file and no ``_progress/`` heartbeat (a run still going or killed);
+* ownership: a finished folder's ``_webweave.json`` lists exactly the files its table folders
+  hold (``pipelines/output_folder.py``; folders written before the record existed have none).
 
 Memory: rows are streamed in record batches; only the set of document ids is kept (about 100
 bytes per id, so some hundreds of MB for a few million documents; a crawl-sized folder should
@@ -44,6 +46,7 @@ from webweave.pipelines.layout import (
     PROGRESS,
     STATS,
 )
+from webweave.pipelines.output_folder import listed_files
 from webweave.pipelines.parquet_shards import join
 from webweave.schemas import SchemaMismatch, check_table
 from webweave.schemas import dead_letter as dead_letter_schema
@@ -97,6 +100,7 @@ def verify_output(output_dir: str) -> Verification:
     if stats is not None:
         _check_manifests_add_up(manifests, stats, result)
     _check_leftovers(output_dir, result)
+    _check_ownership(output_dir, result)
     return result
 
 
@@ -333,3 +337,16 @@ def _check_leftovers(output_dir: str, result: Verification) -> None:
             result.problems.append(f"{path}: leftover temporary file of an interrupted write")
     for path in _match(join(output_dir, PROGRESS, "*.json")):
         result.problems.append(f"{path}: progress heartbeat of a run still going or killed")
+
+
+def _check_ownership(output_dir: str, result: Verification) -> None:
+    listed = listed_files(output_dir)
+    if listed is None:
+        return
+    for table, names in sorted(listed.items()):
+        present = {_basename(p) for p in _match(join(output_dir, table, "*"))}
+        present = {name for name in present if not name.startswith(".")}
+        for name in sorted(present - set(names)):
+            result.problems.append(f"{table}/{name}: not listed in the folder's record (stale?)")
+        for name in sorted(set(names) - present):
+            result.problems.append(f"{table}/{name}: listed in the folder's record but missing")

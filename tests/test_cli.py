@@ -305,3 +305,18 @@ def test_depth_message_names_the_configured_limit():
     options = ExtractionOptions.default().replace(max_dom_depth=20)
     with pytest.raises(DomTooDeep, match="extraction.max_dom_depth = 20"):
         extract("<div>" * 40 + "text" + "</div>" * 40, "http://x/", options=options)
+
+
+def test_verify_finds_a_shard_the_record_does_not_list(tmp_path, config, capsys):
+    out = tmp_path / "out"
+    assert (
+        run("--input", str(fixture_path(SMALL)), "--output", str(out), "--config", str(config)) == 0
+    )
+    assert main(["verify", str(out)]) == 0
+    stray = out / "documents" / "stray-00000.parquet"
+    shutil.copyfile(next((out / "documents").iterdir()), stray)
+    assert main(["verify", str(out)]) == 1
+    assert (
+        "documents/stray-00000.parquet: not listed in the folder's record"
+        in capsys.readouterr().err
+    )

@@ -101,3 +101,44 @@ def test_run_with_no_input_uses_the_latest_crawl(crawl_server, tmp_path: Path):
     assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 0
     assert f"/{WARC_PATH}" in CrawlHandler.requests
     assert json.loads((out / "stats.json").read_text())["inputs"] == 1
+
+
+def test_a_local_mirror_runs_offline(tmp_path: Path):
+    """``--cc-base-url file:///…``: a folder in Common Crawl's layout is read in place."""
+    mirror = tmp_path / "mirror"
+    target = mirror / WARC_PATH
+    target.parent.mkdir(parents=True)
+    target.write_bytes(fixture_path("warc/dolma_sample-0000.warc.gz").read_bytes())
+    listing = mirror / "crawl-data" / CRAWL / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(f"{WARC_PATH}\n".encode()))
+    out = tmp_path / "out"
+    argv = ["run", "--crawl", CRAWL, "--cc-base-url", mirror.as_uri() + "/", "--output", str(out)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 0
+    manifest = json.loads(next((out / "_manifest").iterdir()).read_text())
+    assert manifest["input"] == WARC_PATH and manifest["location"] == str(target)
+
+
+def test_an_unreachable_crawl_is_one_line_saying_what_to_do(tmp_path: Path, capsys):
+    """127.0.0.2 on a closed port (loopback only: no packet leaves the machine)."""
+    out = tmp_path / "out"
+    argv = ["run", "--crawl", CRAWL, "--cc-base-url", "http://127.0.0.2:9/", "--output", str(out)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    line = err[0]
+    assert line.startswith(
+        f"webweave: error: cannot read http://127.0.0.2:9/crawl-data/{CRAWL}/warc.paths.gz ("
+    )
+    assert "webweave run --sample" in line and "--cc-base-url" in line and "--input" in line
+    assert not out.exists()
+
+
+def test_a_failed_download_on_a_worker_is_one_line(crawl_server, tmp_path: Path, capsys):
+    """The listing is served, the WARC is not (404): the worker's error reaches the user as
+    one line through Beam."""
+    del CrawlHandler.files[WARC_PATH]
+    out = tmp_path / "out"
+    argv = ["run", "--crawl", CRAWL, "--cc-base-url", crawl_server, "--output", str(out)]
+    assert main([*argv, f"--runner={BEAM_TEST_RUNNER}"]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == f"webweave: error: cannot download {crawl_server}{WARC_PATH} (HTTP 404)"
