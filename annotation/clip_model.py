@@ -67,6 +67,12 @@ class ClipEncoder:
     def dim(self) -> int:
         return int(self.model.visual.output_dim)
 
+    @property
+    def input_side(self) -> int:
+        """The image side the model sees (pixels), e.g. 224."""
+        size = self.model.visual.image_size
+        return int(min(size) if isinstance(size, tuple | list) else size)
+
     def _autocast(self):
         import contextlib
 

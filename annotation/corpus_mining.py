@@ -38,12 +38,12 @@ def embed_corpus(corpus: CorpusImages, encoder: ClipEncoder) -> CorpusEmbeddings
     order = np.lexsort((corpus.row, corpus.shard))
     vectors = np.zeros((len(corpus), encoder.dim), dtype=np.float32)
     readable = np.zeros(len(corpus), dtype=bool)
-    step = encoder.batch_size
+    step, side = encoder.batch_size, encoder.input_side
     for start in range(0, len(order), step):
         batch, images = [], []
         for index in order[start : start + step]:
             try:
-                images.append(decoded(store.bytes_at(corpus.shard[index], corpus.row[index])))
+                images.append(decoded(store.bytes_at(corpus.shard[index], corpus.row[index]), side))
             except (OSError, ValueError, SyntaxError):
                 continue  # counted as unreadable_image by the caller
             batch.append(index)

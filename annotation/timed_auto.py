@@ -186,10 +186,10 @@ class AutoLabeller:
             wanted = set(urls)
             self.cache = {u: v for u, v in self.cache.items() if u in wanted}
         todo.sort(key=self.store.location_of)  # each images/ shard read once per batch
-        images, readable = [], []
+        images, readable, side = [], [], self.encoder.input_side
         for url in todo:
             try:
-                images.append(decoded(self.store.bytes_at(*self.store.location_of(url))))
+                images.append(decoded(self.store.bytes_at(*self.store.location_of(url)), side))
                 readable.append(url)
             except (OSError, ValueError, SyntaxError):
                 self.cache[url] = None
