@@ -57,6 +57,7 @@ def labelstudio_export(
     out: Path,
     cancelled: int = 0,
     users: dict[str, int] | None = None,
+    likert: str = "rating",
 ) -> Path:
     """A Label Studio JSON export of the tasks in ``export_dir`` with ``votes``; workers are
     user ids ``users[worker]`` (default: numbered 1, 2, … in name order); ``cancelled``
@@ -72,7 +73,7 @@ def labelstudio_export(
         for vote in grouped.get(data["item_id"], []):
             annotation_id += 1
             annotations.append(
-                _ls_annotation(annotation_id, users[vote.worker], vote, data, task_id)
+                _ls_annotation(annotation_id, users[vote.worker], vote, data, task_id, likert)
             )
         for _ in range(cancelled if annotations else 0):
             annotation_id += 1
@@ -94,8 +95,14 @@ def labelstudio_export(
     return out
 
 
-def _ls_annotation(annotation_id: int, user: int, vote: Vote, data: dict, task_id: int) -> dict:
-    if "sentence" in data:
+def _ls_annotation(
+    annotation_id: int, user: int, vote: Vote, data: dict, task_id: int, likert: str = "rating"
+) -> dict:
+    if "sentence" in data and likert == "choices":
+        result = [{"from_name": "likert", "to_name": "sentence", "type": "choices",
+                   "value": {"choices": [vote.answer]}, "id": f"r{annotation_id}",
+                   "origin": "manual"}] if vote.answer else []  # fmt: skip
+    elif "sentence" in data:
         result = [{"from_name": "rating", "to_name": "sentence", "type": "rating",
                    "value": {"rating": int(vote.answer)}, "id": f"r{annotation_id}",
                    "origin": "manual"}] if vote.answer else []  # fmt: skip

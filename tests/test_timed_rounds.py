@@ -233,3 +233,52 @@ def test_timed_rounds_requeue_until_nine_valid_ratings(tmp_path, capsys):
     # at most one dissenter: s00 (4 of 9 dissent)? no; s04 (0) yes; s05 (1) yes; s07 (0) yes;
     # s03 neutral (4 dissent) no; s06 (2) no; s01 (4) no; s02 ambiguous no → 3 of 8
     assert report["agreement"]["at_most_one_dissent_share"] == 3 / 8
+
+
+def test_likert_as_seven_choices_and_through_ground_truth(tmp_path, capsys):
+    from annotation_exports import groundtruth_output
+
+    auto = tmp_path / "auto"
+    auto_output(auto)
+    config = tmp_path / "choices.yaml"
+    config.write_text("rounds:\n  likert_widget: choices\ntimed:\n  raters: 3\n  min_agreeing: 2\n")
+    round1 = tmp_path / "round1"
+    assert main(["timed", "manifest", str(auto), "--output", str(round1), "--per-label", "1",
+                 "--config", str(config)]) == 0  # fmt: skip
+    items = read_round(round1).items().to_pylist()
+    real = sorted(i["item_id"] for i in items if not i["is_check"])
+    check = next(i for i in items if i["is_check"])
+    ls_dir, gt_dir = tmp_path / "ls", tmp_path / "gt"
+    assert (
+        main(["rounds", "export", str(round1), "--tool", "labelstudio", "--output", str(ls_dir)])
+        == 0
+    )
+    assert (
+        main(["rounds", "export", str(round1), "--tool", "groundtruth", "--output", str(gt_dir)])
+        == 0
+    )
+    capsys.readouterr()
+    xml = (ls_dir / "label_config.xml").read_text()
+    assert xml.count("<Choice value=") == 7 and 'hint="strongly agree"' in xml
+    lines = [json.loads(t) for t in (gt_dir / "input-3.manifest").read_text().splitlines()]
+    assert {line["source"] for line in lines} == {i["sentence"] for i in items}
+    # Two raters in Label Studio (seven choices), the third in Ground Truth.
+    scores = {real[0]: ("6", "7", "2"), real[1]: ("1", "3", "4")}
+    ls_votes = [Vote(i, f"w{n}", scores[i][n]) for i in real for n in (0, 1)]
+    ls_votes += [Vote(check["item_id"], f"w{n}", check["expected"]) for n in (0, 1)]
+    gt_votes = [Vote(i, "gt-worker", scores[i][2]) for i in real]
+    gt_votes.append(Vote(check["item_id"], "gt-worker", check["expected"]))
+    ls_file = labelstudio_export(ls_dir, ls_votes, tmp_path / "ls.json", likert="choices")
+    assert '"from_name": "likert"' in ls_file.read_text()
+    gt_file = groundtruth_output(gt_dir, gt_votes, tmp_path / "gt.manifest")
+    round2 = tmp_path / "round2"
+    assert main(["rounds", "ingest", str(round1), str(ls_file), str(gt_file),
+                 "--output", str(round2)]) == 0  # fmt: skip
+    report = json.loads((round2 / "report.json").read_text())
+    assert report["answers_valid"] == 9 and report["answers_not_counted"] == {}
+    labels = {
+        f"s{r['sentence_id']}": r for r in pq.read_table(round2 / "labels.parquet").to_pylist()
+    }
+    assert {i: (sorted(labels[i]["ratings"]), labels[i]["label"]) for i in real} == {
+        real[0]: ([2, 6, 7], "visual"), real[1]: ([1, 3, 4], "non_visual"),
+    }  # fmt: skip
