@@ -9,9 +9,9 @@ splitting alone, and the same labeller with batch size 1 (no batching) on a samp
 
 - CPU (default): a tiny random open_clip model (the tests' config): measures webweave's own
   overhead around the model.
-- GPU (``--device cuda --model ViT-B-32``): open_clip ViT-B-32 at real size with random
-  weights (saved to a local checkpoint first; nothing is downloaded), bf16 autocast, batch
-  1024. Text encoding dominates; reference capfilt.md §4 measured 27,942 texts/s for
+- GPU (``--device cuda --model ViT-B-32 --batch-size 1024``): open_clip ViT-B-32 at real
+  size, random weights (saved to a local checkpoint first; nothing is downloaded), bf16
+  autocast. Text encoding dominates; reference capfilt.md §4 measured 27,942 texts/s for
   ViT-B-32 text encoding at batch 1024 on an H100, an upper bound for this figure.
 
     .venv/bin/python bench/timed_speed.py [--documents 400] [--device cpu|cuda]
