@@ -342,11 +342,15 @@ def test_reingest_is_idempotent_and_bad_exports_write_nothing(study, capsys):
     json_min.write_text(json.dumps([{"ref": "x", "item_id": "t0", "choice": "A", "annotator": 1}]))
     not_a_result = tmp / "notes.csv"
     not_a_result.write_text("a,b\n1,2\n")
+    other_kind = tmp / "timed-tasks.json"
+    sentence = {"sentence": "A red kite.", "item_id": "t0", "round_id": read_round(round1).round_id}
+    other_kind.write_text(json.dumps([{"id": 1, "data": sentence, "annotations": []}]))
     cases = {
         from_round2: f"holds tasks of round {read_round(round2).round_id}, not of round",
         unknown: "1 task id(s) that round",
         json_min: "(JSON_MIN? export with exportType=JSON)",
         not_a_result: "not a result file webweave reads",
+        other_kind: "holds timed tasks, the round is a nights round",
     }
     for bad, message in cases.items():
         target = tmp / f"refused-{bad.stem}"

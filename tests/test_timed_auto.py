@@ -166,6 +166,12 @@ def test_auto_labels_apply_the_thresholds_exactly(corpus, tmp_path, capsys):
     assert stats["counts"]["images_not_in_store"] == 1  # document d's missing image
     assert stats["provenance"]["splitter"] == "pysbd 0.3.4"
 
+    # The run's own documents with the images output as the byte store: the same rows.
+    from_run = tmp_path / "auto-from-run"
+    assert main(["timed", "auto", str(run_dir), "--images", str(corpus_dir), "--output",
+                 str(from_run), "--config", str(config), "--device", "cpu"]) == 0  # fmt: skip
+    assert pq.read_table(from_run / "sentences").equals(table)
+
     # calibrate reads the output: TImeD's top 1% / bottom 5% of these best similarities
     assert main(["timed", "calibrate", str(out), "--config", str(config)]) == 0
     text = capsys.readouterr().out
