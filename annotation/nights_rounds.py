@@ -4,7 +4,8 @@ After a round, each real item's valid votes are added to its earlier ones (``n_l
 ``n_right``). A triplet with votes on both sides is removed (``split_vote``); the others
 continue, asking ``rounds.votes_per_round`` more votes, with fresh attention checks. The
 study stops (the next round is written ``stopped``, with the survivors and nothing to ask)
-after ``rounds.max_rounds`` rounds, when a round removes nothing, or when no triplet is left.
+after ``rounds.max_rounds`` rounds, when a round in which every triplet got votes removes
+nothing (an empty or partial export never ends a study), or when no triplet is left.
 
 Agreement is reported for round 1 only, on its votes before any filtering (reference
 annotation.md §4: after unanimity filtering, agreement is 1 by construction).
@@ -76,8 +77,8 @@ def _stop_reason(
         return "max_rounds"
     if not survivors:
         return "no_items_left"
-    if counts["split_vote"] == 0:
-        return "nothing_removed"
+    if counts["split_vote"] == 0 and counts["continued_without_votes"] == 0:
+        return "nothing_removed"  # a round that left triplets unvoted has not shown that yet
     return None
 
 

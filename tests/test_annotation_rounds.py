@@ -326,6 +326,13 @@ def test_reingest_is_idempotent_and_bad_exports_write_nothing(study, capsys):
         "nothing_removed",
     )
 
+    # An export without answers removes nothing but does not end the study.
+    empty = labelstudio_export(export, [], tmp / "ls-empty.json")
+    assert run(capsys, "rounds", "ingest", round1, empty, "--output", tmp / "unvoted")[0] == 0
+    unvoted = json.loads((tmp / "unvoted" / "report.json").read_text())
+    assert unvoted["items"]["continued_without_votes"] == 7
+    assert (unvoted["next"]["status"], unvoted["answers_read"]) == ("open", 0)
+
     # Bad exports: one line on stderr, exit 2, no output folder.
     round2 = twice  # open (once was replaced by a round that stopped: nothing removed)
     export2 = tmp / "export2"
