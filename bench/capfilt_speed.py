@@ -192,7 +192,7 @@ def sync(device: torch.device) -> None:
 
 def time_webweave(engine, jpegs: list[bytes], device) -> tuple[dict, int, float | None]:
     from webweave.filters.capfilt.engine import PairInput, PairScores
-    from webweave.pipelines.capfilt_results import scored_row
+    from webweave.pipelines.capfilt.results import scored_row
 
     items = [PairInput(f"pair-{i}", data, web_text(i)) for i, data in enumerate(jpegs)]
     provenance = engine.provenance()

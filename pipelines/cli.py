@@ -19,9 +19,10 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from webweave.filters.decision import StageError
+from webweave.pipelines import annotation_commands as annotation
 from webweave.pipelines import interrupts
 from webweave.pipelines.beam_options import check_beam_args, reject_args
-from webweave.pipelines.commands import images, quality, run
+from webweave.pipelines.commands import capfilt, images, quality, run
 from webweave.pipelines.errors import save_traceback, user_message
 from webweave.pipelines.warc_source import NotAWarcFile
 from webweave.schemas.config import ConfigError
@@ -77,36 +78,32 @@ def _report_failure(error: Exception) -> int:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The ``webweave`` parser and its subcommand parsers by name."""
-    # -v works before or after the command; SUPPRESS keeps a subcommand's default from
-    # resetting a -v given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log at INFO level"
-    )
     parser = argparse.ArgumentParser(prog="webweave", description=DESCRIPTION, allow_abbrev=False)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     parser.add_argument("--version", action="version", version=f"webweave {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (run, images, quality):
-        area.add_commands(commands, common)
-    _add_optional_areas(commands, common)
+    for area in (run, images, quality, capfilt, annotation):
+        area.add_commands(commands)
     subparsers = dict(commands.choices)
     for name, sub in subparsers.items():
         sub.prog = f"webweave {name}"
-        sub.allow_abbrev = False
+        _add_common_flags(sub)
     return parser, subparsers
 
 
-def _add_optional_areas(commands: argparse._SubParsersAction, common) -> None:
-    """Areas whose command modules are wired in by their own modules."""
-    from webweave.pipelines.annotation_commands import add_commands as add_annotation_commands
-
-    add_annotation_commands(commands)
-    try:
-        from webweave.pipelines.capfilt_commands import add_commands as add_capfilt_commands
-    except ImportError:
-        return
-    add_capfilt_commands(commands)
+def _add_common_flags(parser: argparse.ArgumentParser) -> None:
+    """``-v`` before or after the command, on every (nested) subcommand; SUPPRESS keeps a
+    subcommand's default from resetting a -v given before it. No abbreviated flags."""
+    parser.allow_abbrev = False
+    if "-v" not in {flag for action in parser._actions for flag in action.option_strings}:
+        parser.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+            help="log at INFO level",
+        )  # fmt: skip
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                _add_common_flags(nested)
 
 
 def _compound(argv: list[str]) -> list[str]:

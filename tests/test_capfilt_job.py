@@ -427,7 +427,7 @@ def test_webdataset_export_reads_back_as_open_clip_reads_it(tmp_path, blip_out, 
     import open_clip
     import webdataset as wds
 
-    from webweave.pipelines.capfilt_exports import export_webdataset
+    from webweave.pipelines.capfilt.exports import export_webdataset
 
     dest = tmp_path / "wds"
     counts = export_webdataset(str(blip_out), str(dest), samples_per_shard=3)
@@ -467,7 +467,7 @@ def test_webdataset_export_reads_back_as_open_clip_reads_it(tmp_path, blip_out, 
 def test_blip_json_export_and_the_synthetic_share_cap(tmp_path, blip_out):
     from fractions import Fraction
 
-    from webweave.pipelines.capfilt_exports import export_blip_json, export_webdataset
+    from webweave.pipelines.capfilt.exports import export_blip_json, export_webdataset
 
     rows = rows_of(blip_out)
     web = sum(r["kept_sources"].count("web") for r in rows)

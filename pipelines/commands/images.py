@@ -15,10 +15,9 @@ from webweave.pipelines.output_folder import claim, config_fingerprint
 IMAGES_TABLES = ("documents", "pairs", "images", "image_results", "dead_letter")
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     images = commands.add_parser(
         "images",
-        parents=[common],
         help="fetch, check and attach images of a run's documents; write image-text pairs",
         description="Fetch (img2dataset, address policy enforced) or look up in WARC files "
         "(--from-warc) every image of RUN_DIR's documents, check them with the OBELICS image "
@@ -57,7 +56,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
     retry = commands.add_parser(
         "images retry",
-        parents=[common],
         help="re-fetch only the retryable failures of an images output",
         description="Re-fetch the images of OUT whose fetch failed for a retryable reason "
         "(timeouts, 5xx, connection errors); everything else is kept. Flags not listed here "

@@ -7,10 +7,9 @@ import argparse
 from webweave.pipelines.errors import UserError
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     quality = commands.add_parser(
         "quality",
-        parents=[common],
         help="`quality train`: the document quality classifier",
         description="The quality classifier (hashed word and character n-grams, logistic "
         "regression) that text_filters.quality.model names.",
@@ -18,7 +17,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
     actions = quality.add_subparsers(dest="quality_action", required=True, metavar="ACTION")
     train = actions.add_parser(
         "train",
-        parents=[common],
         help="train on positive and negative documents, print held-out ROC AUC, save",
         description="Train the document quality classifier. SRC: a text file (one document), "
         ".jsonl/.json (a `text` field per line, optionally .gz), .parquet (a `text` column or "

@@ -42,10 +42,9 @@ RUN_SECTIONS = ("warc", "selection", "extraction", "text_filters", "run", "dedup
 RUN_TABLES = (DOCUMENTS, EXTRACTED, DEAD_LETTER, DEDUP_CLUSTERS, MANIFESTS)
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run",
-        parents=[common],
         help="WARC files → interleaved documents (Parquet)",
         description="Extract OBELICS-style interleaved documents from WARC files, filter and "
         "deduplicate them. Flags not listed here must be Beam pipeline options (--runner, "
@@ -81,7 +80,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
     refilter = commands.add_parser(
         "refilter",
-        parents=[common],
         help="new text-filter and dedup thresholds on a finished run (no WARC parsing)",
         description="Re-threshold DIR's extracted documents with NEW's text_filters and dedup "
         "sections; the output equals `webweave run` with NEW. Other flags are Beam options.",
@@ -94,7 +92,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
     verify = commands.add_parser(
         "verify",
-        parents=[common],
         help="check a run's output folder: schemas, interleaving, unique ids, funnel, manifests",
     )
     verify.add_argument("run_dir", metavar="DIR", help="a `webweave run` output folder")
@@ -102,7 +99,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
     report = commands.add_parser(
         "report",
-        parents=[common],
         help="write DIR/report.html: funnel, score histograms, languages, samples",
     )
     report.add_argument("run_dir", metavar="DIR", help="a `webweave run` output folder")
@@ -111,7 +107,6 @@ def add_commands(commands: argparse._SubParsersAction, common: argparse.Argument
 
     export = commands.add_parser(
         "export-obelics",
-        parents=[common],
         help="write a run's documents in the published OBELICS layout",
     )
     export.add_argument("run_dir", metavar="DIR", help="a `webweave run` output folder")
@@ -156,6 +151,10 @@ def require_folder(path: str, what: str) -> str:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     config = load_config(args.config)
+    if config.text_filters.enabled:  # a wrong model path is one line now, not a worker crash
+        from webweave.filters.text.language_id import model_path
+
+        model_path(config.text_filters.language_id_model)
     if args.cc_base_url:
         config = config.replace(commoncrawl=config.commoncrawl.replace(base_url=args.cc_base_url))
     if args.sample:

@@ -48,7 +48,7 @@ from apache_beam.utils.shared import Shared
 from webweave.filters.capfilt.config import SPEED_KEYS, CapFiltConfig
 from webweave.filters.capfilt.engine import CapFilt, PairFailure, PairInput
 from webweave.filters.capfilt.web_text import web_text
-from webweave.pipelines.capfilt_results import (
+from webweave.pipelines.capfilt.results import (
     CAPFILT,
     CONFIG,
     DEAD_LETTER,

@@ -22,8 +22,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.capfilt.config import CapFiltConfig
 from webweave.filters.capfilt.decisions import apply_decisions
-from webweave.pipelines.capfilt_job import CapFiltJob, MergeReports, write_config
-from webweave.pipelines.capfilt_results import (
+from webweave.pipelines.capfilt.job import CapFiltJob, MergeReports, write_config
+from webweave.pipelines.capfilt.results import (
     CAPFILT,
     CONFIG,
     DEAD_LETTER,

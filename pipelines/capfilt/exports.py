@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.filters.capfilt.decisions import SYNTHETIC, WEB
-from webweave.pipelines.capfilt_results import CAPFILT, images_dir_of, match, read_rows
+from webweave.pipelines.capfilt.results import CAPFILT, images_dir_of, match, read_rows
 from webweave.pipelines.parquet_shards import join, write_json_atomically
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}

@@ -141,7 +141,7 @@ def _config(args: argparse.Namespace):
 
 
 def _run_job(args: argparse.Namespace, images_dir: str, beam_args: list[str]) -> int:
-    from webweave.pipelines.capfilt_job import CapFiltJob, run_capfilt
+    from webweave.pipelines.capfilt.job import CapFiltJob, run_capfilt
 
     images_dir = _folder(images_dir)
     if "://" not in images_dir and not os.path.isdir(os.path.join(images_dir, "pairs")):
@@ -157,7 +157,7 @@ def _run_job(args: argparse.Namespace, images_dir: str, beam_args: list[str]) ->
 
 
 def _refilter(args: argparse.Namespace, out_dir: str, beam_args: list[str]) -> int:
-    from webweave.pipelines.capfilt_refilter import run_refilter
+    from webweave.pipelines.capfilt.refilter import run_refilter
 
     given = [f"--{name.replace('_', '-')}" for name in MODEL_FLAGS if getattr(args, name)]
     if given:
@@ -228,7 +228,7 @@ def summary(stats: dict) -> str:
 
 
 def _export_webdataset(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.capfilt_exports import export_webdataset
+    from webweave.pipelines.capfilt.exports import export_webdataset
 
     counts = export_webdataset(
         args.out_dir, args.dest, args.max_synthetic_share, args.samples_per_shard
@@ -238,7 +238,7 @@ def _export_webdataset(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _export_blip_json(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.capfilt_exports import export_blip_json
+    from webweave.pipelines.capfilt.exports import export_blip_json
 
     counts = export_blip_json(args.out_dir, args.dest, args.max_synthetic_share, args.source)
     print(_export_line(counts.to_dict(), args.dest))
