@@ -1,8 +1,9 @@
 """Output folders of the annotation commands: written whole or not at all, never mixed.
 
 A command writes into a sibling temporary folder and renames it into place when everything is
-written, so a crash never leaves a half round behind. ``DONE_FILE`` inside records which
-command made the folder and the fingerprint of its inputs and config:
+written, so a crash never leaves a half round behind. The folder's ``_webweave.json``
+(``schemas/ownership.py``, the record every webweave output carries) says which command made it
+and the fingerprint of its inputs and config:
 
 - the folder does not exist or is empty: the command writes it;
 - it holds a finished output of the same command with the same fingerprint: nothing to do
@@ -10,7 +11,8 @@ command made the folder and the fingerprint of its inputs and config:
 - anything else is refused in one line, unless ``overwrite``, which swaps the new folder in
   atomically (the old one is removed only after the new one is in place).
 
-All of it lives in ``output_folder`` so a project-wide mechanism can replace it in one place.
+The record and the refusal are the project's (``schemas/ownership.py``); what is particular
+here is that an annotation output is always written whole.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DONE_FILE = "_webweave_done.json"
+from webweave.schemas import ownership
 
 
 class OutputExists(Exception):
@@ -63,23 +64,15 @@ def file_fingerprint(path: str | Path) -> str:
 
 def folder_fingerprint(path: str | Path) -> str:
     """A webweave output's recorded fingerprint, else the names, sizes and mtimes of its files."""
-    done = read_done(path)
-    if done is not None:
-        return done["fingerprint"]
+    done = ownership.read_local(path)
+    if done is not None and done.get("config_fingerprint"):
+        return done["config_fingerprint"]
     digest = hashlib.sha256()
     root = Path(path)
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = file.stat()
         digest.update(f"{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
-
-
-def read_done(path: str | Path) -> dict | None:
-    marker = Path(path) / DONE_FILE
-    if not marker.is_file():
-        return None
-    with open(marker, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 @contextlib.contextmanager
@@ -93,37 +86,25 @@ def output_folder(
     into place, on an exception the temporary folder is removed and ``final`` is left as it was.
     """
     final = Path(final).absolute()
-    existing_done = read_done(final) if final.is_dir() else None
-    if existing_done == {"command": command, "fingerprint": input_fingerprint}:
+    found = ownership.read_local(final) if final.is_dir() else None
+    if ownership.same_job(found, command, [], input_fingerprint) and (
+        found.get("state") == ownership.FINISHED
+    ):
         yield OutputPlan(final, final, up_to_date=True)
         return
     if final.exists() and not (final.is_dir() and not any(final.iterdir())) and not overwrite:
-        what = (
-            f"a finished `{existing_done['command']}` output with other inputs or settings"
-            if existing_done
-            else "files that webweave did not write"
-        )
-        raise OutputExists(f"{final} already holds {what}; pass --overwrite to replace it")
+        if final.is_file():
+            raise OutputExists(f"{final} is a file, not a folder: choose another --output")
+        raise OutputExists(ownership.refusal(str(final), found, command, []))
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
         yield OutputPlan(final, temporary, up_to_date=False)
-        with open(temporary / DONE_FILE, "w", encoding="utf-8") as handle:
-            json.dump({"command": command, "fingerprint": input_fingerprint}, handle)
-        _swap_in(temporary, final)
+        ownership.write_local(
+            temporary, ownership.record(command, [], input_fingerprint, ownership.FINISHED)
+        )
+        ownership.swap_local(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-
-
-def _swap_in(temporary: Path, final: Path) -> None:
-    """Rename ``temporary`` to ``final``; an existing ``final`` is moved aside first and
-    deleted only once the new folder is in place."""
-    if not final.exists():
-        os.rename(temporary, final)
-        return
-    old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-    os.rename(final, old)
-    os.rename(temporary, final)
-    shutil.rmtree(old, ignore_errors=True)

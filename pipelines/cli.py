@@ -19,10 +19,9 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from webweave.filters.decision import StageError
-from webweave.pipelines import annotation_commands as annotation
 from webweave.pipelines import interrupts
 from webweave.pipelines.beam_options import check_beam_args, reject_args
-from webweave.pipelines.commands import capfilt, images, quality, run
+from webweave.pipelines.commands import annotation, capfilt, images, quality, run
 from webweave.pipelines.errors import save_traceback, user_message
 from webweave.pipelines.warc_source import NotAWarcFile
 from webweave.schemas.config import ConfigError

@@ -1,8 +1,8 @@
 """Output folders are owned by one job: same inputs and config resume, anything else is refused.
 
-A job claims its folder by writing ``OUT/_webweave.json``: the command, its inputs, a
-fingerprint of the config sections that shape its output, and (once finished) the files it
-wrote. Before any work:
+A job claims its folder by writing ``OUT/_webweave.json`` (``schemas/ownership.py``): the
+command, its inputs, a fingerprint of the config sections that shape its output, and (once
+finished) the files it wrote. Before any work:
 
 - a missing or empty folder is claimed;
 - a folder claimed by the same command with the same inputs and fingerprint is resumed (the
@@ -33,10 +33,10 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from webweave.pipelines.errors import OutputFolderError
+from webweave.schemas import ownership
 
-RECORD = "_webweave.json"
+RECORD = ownership.RECORD
 STAGING_MARK = ".webweave-staging-"
-RECORD_VERSION = 1
 
 
 def config_fingerprint(sections: dict[str, Any]) -> str:
@@ -67,19 +67,13 @@ class OutputFolder:
     def finish(self, extra: dict[str, Any] | None = None) -> None:
         """Record the files written and swap a staging folder in place of the old output."""
         files = _files(self.work_path, self.tables)
-        record = self._record(state="finished", files=files, **(extra or {}))
+        record = self._record(ownership.FINISHED, files=files, **(extra or {}))
         _write_record(self.work_path, record)
         if self.staged:
-            _swap(self.work_path, self.path)
+            ownership.swap_local(self.work_path, self.path)
 
-    def _record(self, **more: Any) -> dict[str, Any]:
-        return {
-            "version": RECORD_VERSION,
-            "command": self.command,
-            "inputs": self.inputs,
-            "config_fingerprint": self.fingerprint,
-            **more,
-        }
+    def _record(self, state: str = ownership.RUNNING, **more: Any) -> dict[str, Any]:
+        return ownership.record(self.command, self.inputs, self.fingerprint, state, **more)
 
 
 def claim(
@@ -104,25 +98,25 @@ def claim(
     _remove_stale_staging(path)
     record = _read_record(path)
     if record is None and _is_empty(path):
-        _write_record(path, folder._record(state="running"))
+        _write_record(path, folder._record())
         return folder
-    if record is not None and _same_job(record, folder):
+    if ownership.same_job(record, command, folder.inputs, fingerprint):
         folder.resumed = True
         return folder
     if record is None and adopt:
         folder.resumed = True
-        _write_record(path, folder._record(state="running"))
+        _write_record(path, folder._record())
         return folder
     if not overwrite:
-        raise OutputFolderError(_refusal(path, record, folder))
+        raise OutputFolderError(ownership.refusal(path, record, command, folder.inputs))
     if remote:
         _delete_remote(path)
-        _write_record(path, folder._record(state="running"))
+        _write_record(path, folder._record())
         return folder
     staging = f"{path.rstrip('/')}{STAGING_MARK}{uuid.uuid4().hex[:8]}"
     os.makedirs(staging)
     folder.work_path = staging
-    _write_record(staging, folder._record(state="running"))
+    _write_record(staging, folder._record())
     return folder
 
 
@@ -135,35 +129,6 @@ def _check_local(path: str) -> None:
         target = os.path.dirname(target)
     if not os.access(target, os.W_OK | os.X_OK):
         raise OutputFolderError(f"{target} is not writable: choose another --output")
-
-
-def _same_job(record: dict, folder: OutputFolder) -> bool:
-    return (
-        record.get("command") == folder.command
-        and record.get("inputs") == folder.inputs
-        and record.get("config_fingerprint") == folder.fingerprint
-    )
-
-
-def _refusal(path: str, record: dict | None, folder: OutputFolder) -> str:
-    if record is None:
-        why = "is not empty and was not written by webweave"
-    elif record.get("command") != folder.command:
-        why = f"holds the output of `webweave {record.get('command')}`"
-    elif record.get("inputs") != folder.inputs:
-        why = f"holds a {folder.command} of other inputs ({_short(record.get('inputs') or [])})"
-    else:
-        why = "was written with another output-changing configuration"
-    return (
-        f"{path} {why}; choose another --output, or pass --overwrite to replace it "
-        "(the old content is removed when the new job succeeds)"
-    )
-
-
-def _short(items: list[str], limit: int = 3) -> str:
-    names = [os.path.basename(str(item).rstrip("/")) or str(item) for item in items[:limit]]
-    more = f", … {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(names) + more
 
 
 def _is_empty(path: str) -> bool:
@@ -215,17 +180,6 @@ def _files(path: str, tables: Sequence[str]) -> dict[str, list[str]]:
 def listed_files(path: str) -> dict[str, list[str]] | None:
     record = _read_record(path)
     return None if record is None else record.get("files")
-
-
-def _swap(staging: str, path: str) -> None:
-    """Replace ``path`` by ``staging``: two renames, the old folder deleted afterwards."""
-    old = None
-    if os.path.exists(path):
-        old = f"{path.rstrip('/')}{STAGING_MARK}old-{uuid.uuid4().hex[:8]}"
-        os.rename(path, old)
-    os.rename(staging, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_stale_staging(path: str) -> None:

@@ -28,6 +28,10 @@ def fixtures_root() -> Path:
 
 
 FIXTURES = fixtures_root()
+# Nothing is ever downloaded from a model hub in tests (models are tiny, built locally), and Beam
+# workers inherit this; so does every subprocess a test starts.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tests never let Beam's DirectRunner try to download Prism: they pin the in-process runner.
 BEAM_TEST_RUNNER = "FnApiRunner"
 

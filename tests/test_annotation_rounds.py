@@ -453,7 +453,7 @@ def test_build_refuses_foreign_folders_and_replaces_with_overwrite(tmp_path, cap
     target.mkdir()
     (target / "notes.txt").write_text("mine")
     code, _, err = run(capsys, "nights", "build", "--source", source, "--output", target)
-    assert code == 2 and "files that webweave did not write" in err
+    assert code == 2 and "is not empty and was not written by webweave" in err
     assert (target / "notes.txt").read_text() == "mine"
     code, _, _ = run(
         capsys, "nights", "build", "--source", source, "--output", target, "--overwrite"
