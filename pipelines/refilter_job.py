@@ -22,6 +22,7 @@ import pyarrow as pa
 import yaml
 from apache_beam.io.filesystems import FileSystems
 
+from webweave.filters.text.config import LANGUAGE_ID_KEYS
 from webweave.pipelines.config import Config, ConfigError, load_config
 from webweave.pipelines.curation import read_extracted
 from webweave.pipelines.inputs import WarcInput
@@ -61,9 +62,10 @@ def check_refilterable(old: Config, new: Config) -> None:
                 f"config section {section!r} differs from the run's; refilter re-applies only "
                 f"{' and '.join(REFILTERABLE)} (run `webweave run` again for the rest)"
             )
-    key = "language_id_max_chars"  # the stored language is reused, never re-identified
-    if old.text_filters.language_id_max_chars != new.text_filters.language_id_max_chars:
-        raise ConfigError(f"text_filters.{key} differs from the run's; refilter reuses languages")
+    for key in LANGUAGE_ID_KEYS:  # the stored language is reused, never re-identified
+        if getattr(old.text_filters, key) != getattr(new.text_filters, key):
+            raise ConfigError(f"text_filters.{key} differs from the run's; refilter reuses "
+                              "languages")  # fmt: skip
 
 
 class RowRefilter:
@@ -76,7 +78,8 @@ class RowRefilter:
         self.old, self.new = old.text_filters, new.text_filters
         self.enabled, self.old_enabled = self.new.enabled, self.old.enabled
         self.lists = load_lists(self.new)
-        self.paragraph_filter = ParagraphFilter(self.new, LanguageIdentifier(), self.lists)
+        lid = LanguageIdentifier(self.new.language_id_model)
+        self.paragraph_filter = ParagraphFilter(self.new, lid, self.lists)
         self.document_filter = DocumentFilter(self.new, self.lists)
 
     def __call__(self, row: dict) -> tuple[dict, Counter]:

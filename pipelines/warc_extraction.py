@@ -118,7 +118,8 @@ def build_stages(config: Config) -> list:
         from webweave.filters.text.stages import DocumentFilter, ParagraphFilter, load_lists
 
         lists = load_lists(text_filters)
-        stages.append(ParagraphFilter(text_filters, LanguageIdentifier(), lists))
+        lid = LanguageIdentifier(text_filters.language_id_model)
+        stages.append(ParagraphFilter(text_filters, lid, lists))
         stages.append(DocumentFilter(text_filters, lists))
     return stages
 

@@ -488,12 +488,13 @@ def test_language_id_reads_a_bounded_prefix():
     assert _config(language_id_max_chars=4000).language_id_max_chars == 4000
 
 
-def test_refilter_refuses_a_new_language_id_prefix():
+def test_refilter_refuses_a_new_language_id_prefix_or_model():
     old = _config()
-    new = _config(language_id_max_chars=1000)
     row = DocumentFilter(old, EN)(ParagraphFilter(old, FakeLid(), EN)(_row([GOOD])))
     with pytest.raises(ValueError, match="language_id_max_chars"):
-        refilter_row(row, old, new, EN)
+        refilter_row(row, old, _config(language_id_max_chars=1000), EN)
+    with pytest.raises(ValueError, match="language_id_model"):
+        refilter_row(row, old, _config(language_id_model="/models/glotlid.bin"), EN)
 
 
 # Node lists that exercise every way of cutting nodes into paragraphs: runs of three or more

@@ -16,6 +16,8 @@ from webweave.schemas.config import Between, Count, NonEmpty, PositiveInt, Ratio
 Share = Annotated[float, Between(0.0, 1.0)]
 GOPHER_TOP_NGRAMS = (2, 3, 4)
 GOPHER_DUPLICATE_NGRAMS = (5, 6, 7, 8, 9, 10)
+# The keys the stored language depends on: refilter reuses it only when they are unchanged.
+LANGUAGE_ID_KEYS = ("language_id_model", "language_id_max_chars")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class TextFilterConfig(Section):
     yaml_name = "text_filters"
 
     enabled: bool
+    # The fastText LID model file (None: the packaged lid.176.ftz); labels of any format are
+    # normalised to lid.176's codes (language_id.py).
+    language_id_model: str | None
     # Language ID reads the first this-many characters of the joined text (None: all of it).
     language_id_max_chars: PositiveInt | None
     stopwords: WordListSource | None

@@ -5,14 +5,14 @@ A row in ``extracted/`` holds every paragraph's scores in its trace and every do
 the quality model), re-decides the paragraphs with the same ``filter_paragraphs`` the stage
 uses, and re-scores the document only when its kept text or scoring changed. The result equals
 running the stages with the new config on the original document. Language ID is never re-run,
-so ``language_id_max_chars`` cannot change here.
+so ``language_id_model`` and ``language_id_max_chars`` cannot change here.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from webweave.filters.text.config import TextFilterConfig
+from webweave.filters.text.config import LANGUAGE_ID_KEYS, TextFilterConfig
 from webweave.filters.text.paragraphs import (
     filter_paragraphs,
     score_paragraphs,
@@ -25,8 +25,9 @@ from webweave.filters.text.scores import WordLists
 from webweave.filters.text.stages import DocumentFilter
 
 
-class LanguagePrefixChanged(ValueError):
-    """The new config reads another prefix for language ID: the stored language is stale."""
+class LanguageIdChanged(ValueError):
+    """The new config identifies languages otherwise (model or prefix): the stored language
+    is stale."""
 
 
 def refilter_row(
@@ -37,11 +38,12 @@ def refilter_row(
     quality=None,
 ) -> tuple[dict, str | None, Counter]:
     """Re-apply ``new`` to a filtered (or dropped) row; returns (row, drop reason, removed)."""
-    if old.language_id_max_chars != new.language_id_max_chars:
-        raise LanguagePrefixChanged(
-            "text_filters.language_id_max_chars differs between the run and the new config; "
-            "refilter reuses the stored language, so changing it needs a full run"
-        )
+    for key in LANGUAGE_ID_KEYS:
+        if getattr(old, key) != getattr(new, key):
+            raise LanguageIdChanged(
+                f"text_filters.{key} differs between the run and the new config; "
+                "refilter reuses the stored language, so changing it needs a full run"
+            )
     stored = stored_paragraphs(row)
     base = unfiltered_row(row, stored)
     if old.paragraph_scoring() != new.paragraph_scoring():
