@@ -10,34 +10,25 @@ lives here once, not in every stage"):
   ``run(item, where)`` returns the kept item or the Drop, and writes a failure as one
   dead-letter row built by ``schemas.dead_letter.row`` (``Where`` says where the item came
   from). ``publish_funnel`` mirrors a funnel into Beam counters (live in the Dataflow UI).
-- ``ApplyStages`` is the generic Beam wrapper for jobs whose items are PCollection elements:
-  kept items on the main output, dead-letter rows on ``dead_letter``, drops on ``dropped``
-  (when asked), and each bundle's funnel on ``funnel`` for a ``CombineGlobally``.
 
-``webweave run`` streams a WARC's records through a ``StageRunner`` inside one DoFn (records
-never become PCollection elements: a worker holds one record and one shard buffer);
-``webweave images`` runs its image stages the same way per fetch batch.
+Jobs hold the runner inside their own DoFns rather than making items PCollection elements:
+``webweave run`` streams a WARC's records through a ``StageRunner`` in one DoFn (a worker
+holds one record and one shard buffer; documents are never shuffled), ``webweave images``
+runs its image stages the same way per fetch batch, with the fetch between its two chains.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
 from webweave.filters.decision import Drop, StageError
 from webweave.pipelines.funnel import Funnel
 from webweave.schemas import dead_letter
-
-DEAD_LETTER_TAG = "dead_letter"
-DROPPED_TAG = "dropped"
-FUNNEL_TAG = "funnel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,68 +131,6 @@ def publish_funnel(funnel: list[dict], namespace: str = "funnel") -> None:
         Metrics.counter(namespace, f"{name}.errors").inc(stage["errors"])
         for reason, count in stage["dropped"].items():
             Metrics.counter(namespace, f"{name}.dropped.{reason}").inc(count)
-
-
-class ApplyStages(beam.DoFn):
-    """The generic Beam wrapper: a stage chain over each element of a PCollection.
-
-    ``make_stages`` builds the stages once per worker (models load in ``setup``); ``where``
-    says where an element came from. Outputs: kept items (main), dead-letter rows
-    (``DEAD_LETTER_TAG``), ``(item, Drop)`` pairs (``DROPPED_TAG``, only with
-    ``emit_dropped``), and one ``Funnel.to_list()`` per bundle (``FUNNEL_TAG``): merge them
-    with ``MergeFunnels`` for ``stats.json``.
-    """
-
-    def __init__(
-        self,
-        make_stages: Callable[[], Sequence[Callable[[Any], Any]]],
-        where: Callable[[Any], Where],
-        emit_dropped: bool = False,
-    ):
-        self.make_stages = make_stages
-        self.where = where
-        self.emit_dropped = emit_dropped
-
-    def setup(self) -> None:
-        self.stages = list(self.make_stages())
-
-    def start_bundle(self) -> None:
-        self.rows: list[dict] = []
-        self.runner = StageRunner(self.stages, self.rows.append)
-
-    def process(self, item: Any) -> Iterator:
-        result = self.runner.run(item, self.where(item))
-        while self.rows:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, self.rows.pop(0))
-        if isinstance(result, Drop):
-            if self.emit_dropped:
-                yield beam.pvalue.TaggedOutput(DROPPED_TAG, (item, result))
-        elif not isinstance(result, StageFailure):
-            yield result
-
-    def finish_bundle(self) -> Iterator:
-        funnel = self.runner.funnel.to_list()
-        publish_funnel(funnel)
-        yield beam.pvalue.TaggedOutput(FUNNEL_TAG, WindowedValue(funnel, 0, [GlobalWindow()]))
-
-
-class MergeFunnels(beam.CombineFn):
-    """Funnels (``Funnel.to_list()``) of many bundles → one, stage order kept."""
-
-    def create_accumulator(self) -> list[dict]:
-        return []
-
-    def add_input(self, accumulator: list[dict], funnel: list[dict]) -> list[dict]:
-        return Funnel.from_list(accumulator).merge(Funnel.from_list(funnel)).to_list()
-
-    def merge_accumulators(self, accumulators) -> list[dict]:
-        merged = Funnel()
-        for accumulator in accumulators:
-            merged.merge(Funnel.from_list(accumulator))
-        return merged.to_list()
-
-    def extract_output(self, accumulator: list[dict]) -> list[dict]:
-        return accumulator
 
 
 def _message(error: BaseException, limit: int = 2000) -> str:
