@@ -143,15 +143,20 @@ def test_the_network_guard_refuses_and_records_in_this_process_and_children(tmp_
     assert guarded_children(log) == 1
 
 
-def test_the_local_chain_runs_offline_on_the_sample(tmp_path, monkeypatch):
+def test_the_local_chain_runs_offline_on_the_sample(tmp_path, monkeypatch, capsys):
+    """``webweave run --sample`` (README command 1): run, images from the WARC, report."""
     from webweave.pipelines.cli import main
 
     log = tmp_path / "network.log"
     forbid_network(log, tmp_path / "site", monkeypatch)
-    sample = sample_warc_path()
-    run_dir, images_dir = tmp_path / "run", tmp_path / "images"
+    out = tmp_path / "webweave-sample"
+    run_dir, images_dir = out / "run", out / "images"
 
-    assert main(["run", "--input", sample, "--output", str(run_dir)]) == 0
+    assert main(["run", "--sample", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{run_dir / 'documents'}/   18 interleaved documents" in printed
+    assert f"{run_dir / 'report.html'}   funnel" in printed
+    assert "29 images looked up in the WARC, 0 kept, 0 image-text pairs" in printed
     stats = json.loads((run_dir / "stats.json").read_text())
     assert stats["records_read"] == SAMPLE_RECORDS
     assert stats["documents_written"] == 18
@@ -162,8 +167,6 @@ def test_the_local_chain_runs_offline_on_the_sample(tmp_path, monkeypatch):
     assert dropped["document_filter"] == {"character_repetition": 1, "language": 5, "word_count": 5}
     assert _kept_urls(run_dir) == KEPT_URLS
 
-    images_args = ["images", str(run_dir), "--output", str(images_dir)]
-    assert main([*images_args, "--from-warc", sample, "--offline"]) == 0
     images = json.loads((images_dir / "stats.json").read_text())
     assert images["funnel_closes"] is True
     assert images["distinct_image_urls"] == 29
@@ -175,8 +178,8 @@ def test_the_local_chain_runs_offline_on_the_sample(tmp_path, monkeypatch):
     assert images["document_funnel"][0]["dropped"] == {"all_images_failed": 6, "no_images": 12}
     assert images["img2dataset"] == {}  # offline: the fetcher never ran
 
-    assert main(["report", str(run_dir)]) == 0
     assert (run_dir / "report.html").stat().st_size > 0
+    assert main(["verify", str(run_dir)]) == 0
 
     assert attempts(log) == []
     assert guarded_children(log) >= 1  # Beam's worker processes ran with the guard

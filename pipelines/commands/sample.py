@@ -20,7 +20,7 @@ from webweave.pipelines.inputs import WarcInput, warc_name
 
 def run_sample(args: argparse.Namespace, config: Config, beam_args: list[str], sample: str) -> int:
     from webweave.pipelines.commands.images import IMAGES_TABLES
-    from webweave.pipelines.commands.run import folder_path, run_job
+    from webweave.pipelines.commands.run import folder_path, read_stats, run_job
     from webweave.pipelines.images import run_images_job
     from webweave.pipelines.output_folder import claim, config_fingerprint
     from webweave.pipelines.report import write_report
@@ -40,11 +40,15 @@ def run_sample(args: argparse.Namespace, config: Config, beam_args: list[str], s
     print("webweave run --sample: images from the sample WARC (offline)", file=sys.stderr)
     code = run_images_job(job, beam_args, work_dir=folder.work_path)
     folder.finish()
+    run_stats, image_stats = read_stats(run_dir), read_stats(images_dir)
     print(
         "\nwebweave run --sample: done. Look at:\n"
-        f"  {os.path.join(run_dir, 'documents')}/   interleaved documents (Parquet)\n"
+        f"  {os.path.join(run_dir, 'documents')}/   {run_stats['documents_written']} "
+        "interleaved documents (Parquet)\n"
         f"  {report}   funnel, filter scores, dropped samples\n"
-        f"  {os.path.join(images_dir, 'pairs')}/   image-text pairs\n"
-        f"  {os.path.join(images_dir, 'stats.json')}   image funnel"
+        f"  {os.path.join(images_dir, 'stats.json')}   {image_stats['distinct_image_urls']} "
+        f"images looked up in the WARC, {image_stats['images_kept']} kept, "
+        f"{image_stats['pairs']} image-text pairs (OBELICS image filters; every image's status "
+        f"is in {os.path.join(images_dir, 'image_results')}/)"
     )
     return code
