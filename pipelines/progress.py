@@ -11,35 +11,34 @@ import time
 from typing import TextIO
 
 
-class RunProgress:
-    """Polls ``_manifest/`` and ``_progress/`` of a local output folder and prints progress.
+class ProgressLine:
+    """A line on stderr while a local job runs, redrawn from files the workers write.
 
-    The line shows WARC files done (those a resumed run found done included), records read in
-    this run (finished inputs plus live heartbeats), records/s and elapsed time. Workers write
-    those files; nothing is sent between processes. On a terminal the line is rewritten in
-    place every ``interval`` seconds; in a log file (stderr not a terminal) a new line is
-    written every ``log_interval`` seconds instead, so logs stay readable.
+    On a terminal the line is rewritten in place every ``interval`` seconds; in a log file
+    (the stream is not a terminal) a new line is written every ``log_interval`` seconds
+    instead, so logs stay readable. Subclasses say what the line is (``line``). Nothing is sent
+    between processes: workers write ``_manifest/`` and ``_progress/`` files, this reads them.
     """
 
     def __init__(
         self,
         output_dir: str,
-        total_inputs: int | None,
         stream: TextIO = sys.stderr,
         interval: float = 2.0,
         log_interval: float = 30.0,
     ):
         self.output_dir = output_dir
-        self.total_inputs = total_inputs
         self.stream = stream
         self.terminal = bool(getattr(stream, "isatty", lambda: False)())
         self.interval = interval if self.terminal else log_interval
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._baseline = self._done_names()
 
-    def __enter__(self) -> RunProgress:
+    def line(self) -> str:
+        raise NotImplementedError
+
+    def __enter__(self):
         if "://" not in self.output_dir:
             self._thread.start()
         return self
@@ -50,38 +49,22 @@ class RunProgress:
             self._thread.join()
             self._print(final=True)
 
-    def _done_names(self) -> set[str]:
+    def manifests(self) -> set[str]:
         return set(glob.glob(os.path.join(self.output_dir, "_manifest", "*.json")))
+
+    def heartbeats(self) -> list[dict]:
+        beats = (
+            read_json_if_ready(p)
+            for p in glob.glob(os.path.join(self.output_dir, "_progress", "*.json"))
+        )
+        return [beat for beat in beats if beat]
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self._print(final=False)
-
-    def snapshot(self) -> tuple[int, int]:
-        """(inputs finished in this run, records read in this run so far)."""
-        done, records = 0, 0
-        for path in self._done_names() - self._baseline:
-            report = _read_json(path)
-            if report:
-                done += 1
-                records += report.get("records_read", 0)
-        for path in glob.glob(os.path.join(self.output_dir, "_progress", "*.json")):
-            beat = _read_json(path)
-            if beat:
-                records += beat.get("records_read", 0)
-        return done, records
-
-    def line(self) -> str:
-        done, records = self.snapshot()
-        resumed = len(self._baseline)
-        elapsed = time.monotonic() - self.started
-        total = f"/{self.total_inputs}" if self.total_inputs else ""
-        earlier = f" ({resumed} done before)" if resumed else ""
-        rate = records / elapsed if elapsed > 0 else 0.0
-        return (
-            f"WARC files done {done + resumed}{total}{earlier} | records {records:,} | "
-            f"{rate:,.0f} records/s | elapsed {_clock(elapsed)}"
-        )
 
     def _print(self, final: bool) -> None:
         line = self.line()
@@ -92,7 +75,40 @@ class RunProgress:
         self.stream.flush()
 
 
-def _read_json(path: str) -> dict | None:
+class RunProgress(ProgressLine):
+    """``webweave run``: WARC files done (those a resumed run found done included), records read
+    in this run (finished inputs plus live heartbeats), records/s and elapsed time."""
+
+    def __init__(self, output_dir: str, total_inputs: int | None, **kwargs):
+        super().__init__(output_dir, **kwargs)
+        self.total_inputs = total_inputs
+        self._baseline = self.manifests()
+
+    def snapshot(self) -> tuple[int, int]:
+        """(inputs finished in this run, records read in this run so far)."""
+        done, records = 0, 0
+        for path in self.manifests() - self._baseline:
+            report = read_json_if_ready(path)
+            if report:
+                done += 1
+                records += report.get("records_read", 0)
+        records += sum(beat.get("records_read", 0) for beat in self.heartbeats())
+        return done, records
+
+    def line(self) -> str:
+        done, records = self.snapshot()
+        resumed = len(self._baseline)
+        elapsed = self.elapsed()
+        total = f"/{self.total_inputs}" if self.total_inputs else ""
+        earlier = f" ({resumed} done before)" if resumed else ""
+        rate = records / elapsed if elapsed > 0 else 0.0
+        return (
+            f"WARC files done {done + resumed}{total}{earlier} | records {records:,} | "
+            f"{rate:,.0f} records/s | elapsed {clock(elapsed)}"
+        )
+
+
+def read_json_if_ready(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -100,7 +116,7 @@ def _read_json(path: str) -> dict | None:
         return None  # being replaced right now; read it next time
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours:d}:{minutes:02d}:{secs:02d}"

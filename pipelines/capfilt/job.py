@@ -30,11 +30,8 @@ manifests, so a killed run resumes). Anything else is refused in one line unless
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +67,7 @@ from webweave.pipelines.capfilt.results import (
 from webweave.pipelines.funnel import MergeReports
 from webweave.pipelines.output_folder import OutputFolder, claim, config_fingerprint
 from webweave.pipelines.parquet_shards import join, read_json, write_json_atomically
+from webweave.pipelines.progress import ProgressLine, clock, read_json_if_ready
 from webweave.schemas import capfilt as capfilt_schema
 from webweave.schemas import dead_letter as dead_letter_schema
 
@@ -353,75 +351,31 @@ def write_config(config: CapFiltConfig, write_dir: str) -> None:
 # ---------------------------------------------------------------- progress
 
 
-class PairsProgress:
-    """One line on stderr while a local job runs: pairs done, pairs/s, ETA.
+class PairsProgress(ProgressLine):
+    """CapFilt: pairs done, pairs/s, ETA. Counts finished shards from ``_manifest/`` (created
+    during this run) and live heartbeats from ``_progress/``."""
 
-    Counts finished shards from ``_manifest/`` (created during this run) and live heartbeats
-    from ``_progress/``; workers write those files, nothing is sent between processes.
-    """
-
-    def __init__(self, output_dir: str, total: int, stream=sys.stderr, interval: float = 2.0):
-        self.output_dir = output_dir
-        self.stream = stream
-        self.interval = interval
-        self.started = time.monotonic()
-        self._baseline = set(self._manifests())  # shards finished by an earlier, resumed run
-        resumed = sum(
-            _json_or_empty(p).get("report", {}).get("pairs_in", 0) for p in self._baseline
-        )
+    def __init__(self, output_dir: str, total: int, **kwargs):
+        super().__init__(output_dir, **kwargs)
+        self._baseline = self.manifests()  # shards finished by an earlier, resumed run
+        resumed = sum(_pairs_in(p) for p in self._baseline)
         self.total = max(0, total - resumed)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> PairsProgress:
-        if "://" not in self.output_dir:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-            self.stream.write(self.line() + "\n")
-            self.stream.flush()
-
-    def _manifests(self) -> list[str]:
-        return glob.glob(os.path.join(self.output_dir, MANIFESTS, "*.json"))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.stream.write("\r" + self.line())
-            self.stream.flush()
 
     def done(self) -> int:
-        done = 0
-        for path in set(self._manifests()) - self._baseline:
-            done += _json_or_empty(path).get("report", {}).get("pairs_in", 0)
-        for path in glob.glob(os.path.join(self.output_dir, PROGRESS, "*.json")):
-            done += _json_or_empty(path).get("pairs_done", 0)
-        return done
+        done = sum(_pairs_in(path) for path in self.manifests() - self._baseline)
+        return done + sum(beat.get("pairs_done", 0) for beat in self.heartbeats())
 
     def line(self) -> str:
         done = self.done()
-        elapsed = time.monotonic() - self.started
+        elapsed = self.elapsed()
         rate = done / elapsed if elapsed > 0 else 0.0
         left = max(0, self.total - done)
-        eta = _clock(left / rate) if rate > 0 else "?"
+        eta = clock(left / rate) if rate > 0 else "?"
         return (
             f"CapFilt pairs {done:,}/{self.total:,} | {rate:,.1f} pairs/s | ETA {eta} | "
-            f"elapsed {_clock(elapsed)}"
+            f"elapsed {clock(elapsed)}"
         )
 
 
-def _json_or_empty(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}  # being replaced right now
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:d}:{minutes:02d}:{secs:02d}"
+def _pairs_in(manifest: str) -> int:
+    return (read_json_if_ready(manifest) or {}).get("report", {}).get("pairs_in", 0)
