@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from PIL import Image
-from tiny_models import save_tiny_blip, save_tiny_open_clip
+from tiny_models import save_tiny_capfilt_models
 
 from webweave.filters.capfilt.decisions import Thresholds, apply_decisions
 from webweave.filters.image_checks import sniff_format
@@ -153,12 +153,7 @@ def webweave_capfilt(*argv: str) -> int:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("tiny-models")
-    return {
-        "captioner": str(save_tiny_blip(root / "captioner", "captioner", seed=0)),
-        "filter": str(save_tiny_blip(root / "filter", "filter", seed=1)),
-        "ranker": str(save_tiny_open_clip(root / "ranker", seed=2)),
-    }
+    return save_tiny_capfilt_models(tmp_path_factory.mktemp("tiny-models"))
 
 
 @pytest.fixture(scope="module")

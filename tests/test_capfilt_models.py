@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tiny_models import save_tiny_blip, save_tiny_open_clip
+from tiny_models import save_tiny_capfilt_models
 
 from webweave.filters.capfilt.attention import SdpaBlipAttention, use_sdpa
 from webweave.filters.capfilt.config import CapFiltConfig
@@ -40,12 +40,7 @@ PHOTOS = [
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("tiny-models")
-    return {
-        "captioner": str(save_tiny_blip(root / "captioner", "captioner", seed=0)),
-        "filter": str(save_tiny_blip(root / "filter", "filter", seed=1)),
-        "ranker": str(save_tiny_open_clip(root / "ranker", seed=2)),
-    }
+    return save_tiny_capfilt_models(tmp_path_factory.mktemp("tiny-models"))
 
 
 @pytest.fixture(scope="module")

@@ -167,3 +167,13 @@ def save_tiny_open_clip_checkpoint(folder: Path, seed: int = 0) -> tuple[str, Pa
     checkpoint = folder / f"{name}.pt"
     torch.save(open_clip.CLIP(**TINY_CLIP).state_dict(), checkpoint)
     return name, config, checkpoint
+
+
+def save_tiny_capfilt_models(root: Path) -> dict[str, str]:
+    """The three CapFilt models (captioner, ITM filter, open_clip ranker), tiny and random, as
+    local folders: what ``--captioner`` / ``--filter`` / ``--ranker`` take."""
+    return {
+        "captioner": str(save_tiny_blip(root / "captioner", "captioner", seed=0)),
+        "filter": str(save_tiny_blip(root / "filter", "filter", seed=1)),
+        "ranker": str(save_tiny_open_clip(root / "ranker", seed=2)),
+    }
