@@ -11,6 +11,7 @@ from text_oracles import (
     character_repetition_ratio,
     count_special_characters,
     decide_records,
+    flagged_word_ratio,
     gopher_scores,
     punctuation_counts,
     rebuild_records,
@@ -390,12 +391,13 @@ ODD_TEXT = (
 
 
 def _scoring_lists() -> WordLists:
-    """Stop, flagged and common words, so every word-list score is computed."""
+    """Stop, flagged and common words, so every word-list score is computed: the default stop
+    and flagged words (stopwords-iso; LDNOOBW, with multi-word entries), ROOTS stop words as the
+    common-word list."""
     root = "wordlists/bigscience_data_tooling/"
-    stop = load_lists(TextFilterConfig.default()).stopwords
-    flagged = load_wordlist(str(fixture_path(root + "flagged_words.json")), licence="Apache-2.0")
+    default = load_lists(TextFilterConfig.default())
     common = load_wordlist(str(fixture_path(root + "stopwords.json")), licence="Apache-2.0")
-    return WordLists(stop, flagged, common)
+    return WordLists(default.stopwords, default.flagged_words, common)
 
 
 def _reference_paragraph_scores(texts, lists, language, t: ParagraphThresholds) -> list[dict]:
@@ -450,6 +452,9 @@ def test_pieces_equal_obelics_words_and_counts():
             ):
                 expected = sum(w in wordlist for w in piece_words)
                 assert pieces.list_counts(wordlist)[index] == expected
+            flagged = lists.flagged_words.for_language("en")  # with multi-word entries
+            ratio = flagged_word_ratio(TextStats(piece), flagged)
+            assert pieces.phrase_counts(flagged)[index] == round(ratio * len(piece_words))
 
 
 def test_document_filter_with_and_without_paragraph_memo():

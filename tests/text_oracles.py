@@ -295,6 +295,28 @@ def word_ratio(stats: TextStats, words: frozenset[str] | None) -> float | None:
     return sum(map(words.__contains__, stats.words)) / len(stats.words)
 
 
+def flagged_word_ratio(stats: TextStats, entries: frozenset[str] | None) -> float | None:
+    """Share of words inside an occurrence of an entry of a flagged-word list, an entry being
+    one word or several (joined by " ") that must follow each other within one "\\n\\n"
+    piece; None without a list. For one-word entries this is ``word_ratio``."""
+    if entries is None:
+        return None
+    if not stats.words:
+        return 0.0
+    phrases = {tuple(entry.split(" ")) for entry in entries}
+    lengths = sorted({len(phrase) for phrase in phrases})
+    flagged = 0
+    for piece in stats.text.split("\n\n"):
+        words = obelics_words(piece)
+        covered = [False] * len(words)
+        for n in lengths:
+            for start in range(len(words) - n + 1):
+                if tuple(words[start : start + n]) in phrases:
+                    covered[start : start + n] = [True] * n
+        flagged += sum(covered)
+    return flagged / len(stats.words)
+
+
 def punctuation_counts(text: str) -> tuple[int, int]:
     """(punctuation tokens, all tokens) with OBELICS tokens ``[\\w']+`` or one of ``,;:?!.``.
 
@@ -326,7 +348,7 @@ def common_scores(
         "word_repetition_ratio": word_repetition_ratio(stats, word_repetition_length),
         "special_character_ratio": special_character_ratio(stats),
         "stopword_ratio": word_ratio(stats, _for(lists.stopwords, language)),
-        "flagged_word_ratio": word_ratio(stats, _for(lists.flagged_words, language)),
+        "flagged_word_ratio": flagged_word_ratio(stats, _for(lists.flagged_words, language)),
         "punctuation_ratio": punct / tokens if tokens else 0.0,
         "punctuation_tokens": tokens,
         "common_word_ratio": word_ratio(stats, _for(lists.common_words, language)),

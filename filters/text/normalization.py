@@ -48,6 +48,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import emoji
 import numpy as np
@@ -372,6 +373,74 @@ def word_list_hashes(words: frozenset[str]) -> np.ndarray:
     return hashes
 
 
+# A sequence of words hashes as h = ((h_1 * G + h_2) * G + h_3) ... (mod 2**64) of its words'
+# hashes: multi-word flagged-word entries are matched by this hash of n consecutive words.
+_SEQUENCE_G = 0xD6E8FEB86659FD93
+_MASK_64 = (1 << 64) - 1
+SINGLE = 1  # flag bit of a word that is an entry itself; bit n: it starts an n-word entry
+MAX_PHRASE_WORDS = 63
+
+
+@dataclass(frozen=True)
+class PhraseTable:
+    """A phrase list (entries of one or more words joined by " ") for ``Pieces.phrase_counts``:
+    the sorted hashes of every word that is an entry or starts one (``keys``), each with its
+    flag bits (``flags``: ``SINGLE``, and bit n when it starts an n-word entry), and per length
+    n > 1 the sequence hashes of the n-word entries (``sequences``)."""
+
+    keys: np.ndarray
+    flags: np.ndarray
+    sequences: dict[int, frozenset[int]]
+
+
+_PHRASE_TABLES: dict[int, tuple[frozenset[str], PhraseTable]] = {}
+
+
+def phrase_table(entries: frozenset[str]) -> PhraseTable:
+    """The ``PhraseTable`` of a phrase list, computed once per list object (entries longer
+    than ``MAX_PHRASE_WORDS`` words are left out: no word list has one)."""
+    cached = _PHRASE_TABLES.get(id(entries))
+    if cached is not None and cached[0] is entries:
+        return cached[1]
+    split = [entry.split(" ") for entry in sorted(entries)]
+    split = [words for words in split if len(words) <= MAX_PHRASE_WORDS]
+    vocabulary = sorted({word for words in split for word in words})
+    lengths = np.fromiter(map(len, vocabulary), np.int64, len(vocabulary))
+    ends = np.cumsum(lengths + 1) - 1
+    hashes = dict(zip(vocabulary, span_hashes("\n".join(vocabulary), ends - lengths, ends)
+                      .tolist(), strict=True))  # fmt: skip
+    flags: dict[int, int] = {}
+    sequences: dict[int, set[int]] = {}
+    for words in split:
+        first = hashes[words[0]]
+        flags[first] = flags.get(first, 0) | (SINGLE if len(words) == 1 else 1 << len(words))
+        if len(words) > 1:
+            sequences.setdefault(len(words), set()).add(sequence_hash(hashes[w] for w in words))
+    keys = np.array(sorted(flags), dtype=np.uint64)
+    table = PhraseTable(
+        keys=keys,
+        flags=np.array([flags[key] for key in keys.tolist()], dtype=np.uint64),
+        sequences={n: frozenset(values) for n, values in sequences.items()},
+    )
+    _PHRASE_TABLES[id(entries)] = (entries, table)
+    return table
+
+
+def sequence_hash(word_hashes: Iterable[int]) -> int:
+    """The hash of a sequence of words from their hashes (see ``_SEQUENCE_G``)."""
+    value = 0
+    for word_hash in word_hashes:
+        value = (value * _SEQUENCE_G + word_hash) & _MASK_64
+    return value
+
+
+def is_member(listed: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in the sorted array ``listed`` (a bool per value)."""
+    if not len(listed):
+        return np.zeros(len(values), dtype=bool)
+    return listed[np.minimum(listed.searchsorted(values), len(listed) - 1)] == values
+
+
 def dense_ids(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(id of each hash: its rank among the distinct hashes; the distinct hashes, sorted)."""
     order = hashes.argsort()
@@ -443,6 +512,7 @@ class Pieces:
         self.ids, self._distinct_hashes = dense_ids(self.word_hashes)
         self.id_space = max(len(self._distinct_hashes), 1)
         self._list_counts: dict[int, tuple[frozenset[str], np.ndarray]] = {}
+        self._phrase_counts: dict[int, tuple[frozenset[str], np.ndarray]] = {}
 
     def _count_classes(self, classes: np.ndarray) -> np.ndarray:
         """Set ``special``, ``punctuation`` and ``word_tokens``; return the number of
@@ -507,15 +577,54 @@ class Pieces:
         cached = self._list_counts.get(id(words))
         if cached is not None and cached[0] is words:
             return cached[1]
-        listed, distinct = word_list_hashes(words), self._distinct_hashes
-        if len(listed):  # look up each distinct word once, in sorted order
-            found = listed[np.minimum(listed.searchsorted(distinct), len(listed) - 1)]
-            member = (found == distinct)[self.ids]
-        else:
-            member = np.zeros(len(self.ids), dtype=bool)
+        # Each distinct word is looked up once, in sorted order.
+        member = is_member(word_list_hashes(words), self._distinct_hashes)[self.ids]
         counts = np.bincount(self.word_piece[member], minlength=len(self.pieces))
         self._list_counts[id(words)] = (words, counts)
         return counts
+
+    def phrase_counts(self, entries: frozenset[str]) -> np.ndarray:
+        """Words of each piece that belong to an occurrence of an entry of a phrase list: a
+        word equal to a one-word entry, or one of n consecutive words of the piece equal to an
+        n-word entry (``wordlists``: flagged words). Cached per list.
+
+        One sorted look-up flags every word that is an entry or starts one; the few words that
+        start one (~7 on a page of ~750 words) are then followed in Python, which is cheaper
+        than numpy passes per entry length.
+        """
+        cached = self._phrase_counts.get(id(entries))
+        if cached is not None and cached[0] is entries:
+            return cached[1]
+        table, distinct = phrase_table(entries), self._distinct_hashes
+        flags = np.zeros(len(distinct), dtype=np.uint64)
+        if len(table.keys):
+            at = np.minimum(table.keys.searchsorted(distinct), len(table.keys) - 1)
+            np.copyto(flags, table.flags.take(at), where=table.keys.take(at) == distinct)
+        flags = flags.take(self.ids)
+        covered = (flags & np.uint64(SINGLE)).astype(bool)
+        starts = (flags > SINGLE).nonzero()[0].tolist()
+        if starts:
+            self._cover_sequences(table, starts, flags.take(starts).tolist(), covered)
+        counts = np.bincount(self.word_piece[covered], minlength=len(self.pieces))
+        self._phrase_counts[id(entries)] = (entries, counts)
+        return counts
+
+    def _cover_sequences(
+        self, table: PhraseTable, starts: list[int], flags: list[int], covered: np.ndarray
+    ) -> None:
+        """Mark the words of every multi-word entry occurrence that begins at one of
+        ``starts`` (with its ``flags``) and lies inside one piece."""
+        longest = max(flags).bit_length() - 1
+        for start, flag in zip(starts, flags, strict=True):
+            hashes = self.word_hashes[start : start + longest].tolist()
+            pieces = self.word_piece[start : start + longest].tolist()
+            value = hashes[0]
+            for n in range(2, len(hashes) + 1):
+                if pieces[n - 1] != pieces[0]:
+                    break
+                value = (value * _SEQUENCE_G + hashes[n - 1]) & _MASK_64
+                if flag >> n & 1 and value in table.sequences[n]:
+                    covered[start : start + n] = True
 
 
 def _word_spans(kept: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

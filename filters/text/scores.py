@@ -6,10 +6,11 @@ Scores once, thresholds late: scores are plain dicts (``filter_scores`` of a doc
 of ``rules.RULES`` plus ``punctuation_tokens`` (the bypass needs it) and, at document level,
 ``language``.
 
-A score that cannot be computed (no stop-word list for the document's language, no common-word
-list, no quality model) is ``None``. The tokenisation is ``normalization.Pieces`` (one vectorised
-pass); ``tests/text_oracles.py`` holds the obvious one-text implementations the tests compare
-against, value and type.
+A score that cannot be computed (no stop-word or flagged-word list for the document's language,
+no common-word list, no quality model) is ``None``. Flagged words count the words inside
+occurrences of the list's entries, which may be several words long (``wordlists``). The
+tokenisation is ``normalization.Pieces`` (one vectorised pass); ``tests/text_oracles.py`` holds
+the obvious one-text implementations the tests compare against, value and type.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def _for(wordlist: WordList | None, language: str | None) -> frozenset[str] | No
     return None if wordlist is None else wordlist.for_language(language)
 
 
+def _list_counters(
+    pieces: Pieces, lists: WordLists, language: str | None
+) -> list[tuple[frozenset[str] | None, Callable[[frozenset[str]], np.ndarray]]]:
+    """(the language's list or None, how to count its words per piece) for the stop, flagged
+    and common words, in that order: flagged-word entries may be phrases (``wordlists``)."""
+    return [
+        (_for(lists.stopwords, language), pieces.list_counts),
+        (_for(lists.flagged_words, language), pieces.phrase_counts),
+        (_for(lists.common_words, language), pieces.list_counts),
+    ]
+
+
 # The paragraph score keys, in the order every scores dict (and so the stored trace) has them.
 PARAGRAPH_SCORE_KEYS = (
     "number_words",
@@ -77,11 +90,10 @@ def paragraph_score_columns(
     # Every count ratio in one division: special characters, punctuation, then the lists.
     numerators, denominators = [pieces.special, pieces.punctuation], [pieces.lengths, tokens]
     listed = []
-    for wordlist in (lists.stopwords, lists.flagged_words, lists.common_words):
-        words = _for(wordlist, language)
+    for words, count in _list_counters(pieces, lists, language):
         listed.append(words is not None)
         if words is not None:
-            numerators.append(pieces.list_counts(words))
+            numerators.append(count(words))
             denominators.append(number_words)
     ratios = iter(_ratios(np.array(numerators), np.array(denominators)))
     special, punctuation = next(ratios), next(ratios)
@@ -179,10 +191,10 @@ def _document_common_scores(
     joins = max(len(kept) - 1, 0)
     # The kept pieces' counts, all summed at once: special, punctuation, [\w']+ tokens, then
     # the words of each list there is.
-    word_lists = [_for(wordlist, language) for wordlist in
-                  (lists.stopwords, lists.flagged_words, lists.common_words)]  # fmt: skip
+    counters = _list_counters(pieces, lists, language)
+    word_lists = [words for words, _ in counters]
     counts = [pieces.special, pieces.punctuation, pieces.word_tokens]
-    counts += [pieces.list_counts(words) for words in word_lists if words is not None]
+    counts += [count(words) for words, count in counters if words is not None]
     sums = iter(np.array(counts).take(kept, axis=1).sum(axis=1).tolist())
     special, punct = next(sums) + 2 * joins, next(sums)
     tokens = punct + next(sums)

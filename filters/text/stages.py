@@ -4,7 +4,8 @@ Both follow the stage contract of ``decision.py``: a pure callable with a ``name
 row (a dict shaped like ``schemas.documents``, or any object with a ``.row`` dict such as
 ``DocumentRow``) and returns it, or ``Drop(reason, scores)``. What they add to the row:
 
-- ``general_metadata.language`` / ``language_score``: lid.176 top-1 on the first
+- ``general_metadata.language`` / ``language_score``: the language ID model's top-1
+  (``language_id_model``, lid.176 by default; codes as lid.176 spells them) on the first
   ``language_id_max_chars`` characters of the extracted text;
 - ``paragraph_filter``: removals per reason, kept positions and the trace (``paragraphs.py``);
 - ``filter_scores``: every doc-level score (``scores.document_scores``), also in the Drop.
@@ -29,12 +30,12 @@ from typing import Any
 import numpy as np
 
 from webweave.filters.decision import Drop
-from webweave.filters.text.config import TextFilterConfig
+from webweave.filters.text.config import TextFilterConfig, WordListSource
 from webweave.filters.text.normalization import Pieces
 from webweave.filters.text.paragraphs import filter_paragraphs, score_paragraphs, store_pass
 from webweave.filters.text.rules import document_rules, paragraph_rules
 from webweave.filters.text.scores import WordLists, document_scores
-from webweave.filters.text.wordlists import load_wordlist
+from webweave.filters.text.wordlists import WordList, load_wordlist
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,23 @@ DOCUMENT_STAGE = "document_filter"
 
 
 def load_lists(config: TextFilterConfig) -> WordLists:
-    """The stop, flagged and common word lists the config names (None where unset)."""
-    return WordLists(*(None if spec is None else load_wordlist(spec.source, spec.licence)
-                       for spec in (config.stopwords, config.flagged_words,
-                                    config.common_words)))  # fmt: skip
+    """The stop, flagged and common word lists the config names (None where unset); flagged
+    words match multi-word entries as word sequences (``wordlists``)."""
+
+    def load(spec: WordListSource | None, phrases: bool = False) -> WordList | None:
+        return None if spec is None else load_wordlist(spec.source, spec.licence, phrases)
+
+    lists = WordLists(load(config.stopwords), load(config.flagged_words, phrases=True),
+                      load(config.common_words))  # fmt: skip
+    if lists.flagged_words is None:
+        log.info("text_filters: flagged words off (text_filters.flagged_words is null)")
+    else:
+        flagged = lists.flagged_words.describe()
+        skipped = sum(flagged.get("unmatchable", {}).values())
+        log.info("text_filters: flagged words %s (%s), %d languages, %d entries skipped as "
+                 "unmatchable", flagged["source"], flagged.get("tarball_sha256", "file"),
+                 len(flagged["sizes"]), skipped)  # fmt: skip
+    return lists
 
 
 def _row(item: Any) -> dict:
