@@ -20,3 +20,27 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert readme_commands()[1] in ci
     assert "WEBWEAVE_REQUIRE_FIXTURES=1" in ci
+
+
+def test_every_package_folder_is_in_the_distribution():
+    """A wheel ships only the packages pyproject lists (package-dir mapping, no discovery)."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    listed = set(project["tool"]["setuptools"]["packages"])
+    mapping = project["tool"]["setuptools"]["package-dir"]
+    found = set()
+    for package, folder in mapping.items():
+        for init in (REPO_ROOT / folder).rglob("*.py"):
+            relative = init.parent.relative_to(REPO_ROOT / folder)
+            if "__pycache__" in relative.parts or "data" in relative.parts:
+                continue
+            found.add(".".join([package, *relative.parts]))
+    assert found <= listed, f"package folders missing from pyproject.toml: {sorted(found - listed)}"
+    assert all((REPO_ROOT / mapping_folder(p, mapping) / "__init__.py").exists() for p in listed)
+
+
+def mapping_folder(package: str, mapping: dict) -> str:
+    root = next(key for key in mapping if package == key or package.startswith(key + "."))
+    rest = package[len(root) + 1 :].replace(".", "/")
+    return f"{mapping[root]}/{rest}" if rest else mapping[root]
