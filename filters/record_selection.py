@@ -46,6 +46,7 @@ class SelectionConfig(Section):
             return "accept_http_status_min is above accept_http_status_max"
         return None
 
+
 _STATUS_CLASSES = {3: "http_redirect", 4: "http_client_error", 5: "http_server_error"}
 # WHATWG MIME sniffing "HTML" patterns, after leading whitespace, case-insensitive.
 _HTML_SNIFF = re.compile(

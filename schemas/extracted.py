@@ -51,7 +51,6 @@ SCHEMA = versioned(
 )
 
 
-
 def upgrade_table(table: pa.Table) -> pa.Table:
     """An extracted table of any readable version in this version's schema (fields added since
     are null); raises ``SchemaMismatch`` for anything else."""

@@ -37,9 +37,11 @@ def test_user_file_overrides_a_subset(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("run:\n  shard_rowz: 7\n", "unknown config key 'run.shard_rowz' (did you mean 'shard_rows'?)"),
+        ("run:\n  shard_rowz: 7\n",
+         "unknown config key 'run.shard_rowz' (did you mean 'shard_rows'?)"),
         ("run:\n  shard_rows: '7'\n", "run.shard_rows = '7': must be an integer"),
-        ("extraction:\n  keep_lists: no_thanks\n", "extraction.keep_lists = 'no_thanks': must be true or false"),
+        ("extraction:\n  keep_lists: no_thanks\n",
+         "extraction.keep_lists = 'no_thanks': must be true or false"),
         ("run: 3\n", "run = 3: must be a mapping"),
         ("commoncrawl:\n  base_url: 3\n", "commoncrawl.base_url = 3: must be a string"),
         # Ranges: every value is checked, the message names key, value, range and file.
@@ -50,7 +52,8 @@ def test_user_file_overrides_a_subset(tmp_path):
          "text_filters.paragraph.stopword_ratio_min = 1.5: must be between 0.0 and 1.0"),
         ("text_filters:\n  document:\n    flagged_word_ratio_max: -0.1\n",
          "text_filters.document.flagged_word_ratio_max = -0.1: must be between 0.0 and 1.0"),
-        ("shuffle:\n  mode: fast\n", "shuffle.mode = 'fast': must be one of 'auto', 'beam', 'disk'"),
+        ("shuffle:\n  mode: fast\n",
+         "shuffle.mode = 'fast': must be one of 'auto', 'beam', 'disk'"),
         ("warc:\n  block_digest_mismatch: ignore\n", "warc.block_digest_mismatch = 'ignore'"),
         ("text_filters:\n  paragraph:\n    number_words_min: 50\n    number_words_max: 10\n",
          "text_filters.paragraph: number_words_min is above number_words_max"),

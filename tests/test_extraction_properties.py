@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from test_warc_source import members_of
 
 from webweave.filters.decision import Drop, StageError
-from webweave.filters.extraction_stage import DocumentBuilder, DocumentRow
-from webweave.filters.extraction import ExtractionOptions, extract
 from webweave.filters.decoding import PageDecoder
+from webweave.filters.extraction import ExtractionOptions, extract
+from webweave.filters.extraction_stage import DocumentBuilder, DocumentRow
 from webweave.filters.record_selection import RecordSelector
 from webweave.pipelines.config import default_config
 from webweave.pipelines.warc_source import WarcReadError, WarcRecord, iter_warc_records

@@ -17,8 +17,8 @@ from webweave.pipelines import grouping as grouping_module
 from webweave.pipelines.grouping import (
     BEAM_SHUFFLE,
     MergeSortedRuns,
-    SpilledValues,
     ShuffleConfig,
+    SpilledValues,
     grouping_for,
     spill_root,
     write_run,
@@ -166,7 +166,9 @@ def _reader(path: str):
 )
 def test_grouping_follows_the_runner_and_the_config(tmp_path, runner, mode, on_disk) -> None:
     pipeline = types.SimpleNamespace(runner=type(runner, (), {})())
-    grouping = grouping_for(pipeline, str(tmp_path), ShuffleConfig.parse({**SETTINGS, "mode": mode}))
+    grouping = grouping_for(
+        pipeline, str(tmp_path), ShuffleConfig.parse({**SETTINGS, "mode": mode})
+    )
     assert grouping.on_disk is on_disk
     if on_disk:
         assert grouping.spill_dir.startswith(str(tmp_path / "_shuffle"))

@@ -98,7 +98,9 @@ def record_with(body: bytes, headers: list[tuple[str, str]]) -> WarcRecord:
 def test_gzip_cp1251_page() -> None:
     html = "<html><body>Привет, мир</body></html>"
     headers = [("Content-Type", "text/html; charset=windows-1251"), ("Content-Encoding", "gzip")]
-    page = PageDecoder(load_config().warc)(record_with(gzip.compress(html.encode("cp1251")), headers))
+    page = PageDecoder(load_config().warc)(
+        record_with(gzip.compress(html.encode("cp1251")), headers)
+    )
     assert (page.html, page.charset, page.charset_source) == (html, "cp1251", "http_header")
     assert page.warc_date == datetime(2024, 1, 1, 12, tzinfo=UTC)
     assert (page.offset, page.length, page.warc_truncated) == (10, 20, "length")

@@ -174,7 +174,9 @@ def test_disk_and_beam_shuffles_give_identical_outputs(tmp_path, monkeypatch):
     assert not runs_written  # and mode beam did not
     disk, beam = outputs["disk"], outputs["beam"]
     assert not (disk / "_shuffle").exists()  # the disk run left no sorted runs behind
-    dedup_stages = [s for s in read_stats(disk)["funnel"] if s["stage"] in {step.name for step in STEPS}]
+    dedup_stages = [
+        s for s in read_stats(disk)["funnel"] if s["stage"] in {step.name for step in STEPS}
+    ]
     assert all(stage["dropped"] for stage in dedup_stages[:2]), dedup_stages  # url, near-dup
     assert list((disk / "dedup_clusters").glob("*.parquet"))
     for folder in ("documents", "dedup_clusters"):

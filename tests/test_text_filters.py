@@ -549,8 +549,11 @@ def test_filter_paragraphs_equals_the_record_path():
         assert list(fast.removed.items()) == list(slow.removed.items())
         kept = [i for i, record in enumerate(slow.trace) if record.reason is None]
         assert fast.kept.tolist() == kept
-        row = {"texts": fast.texts, "images": fast.images,
-               "paragraph_filter": {"kept_positions": fast.kept_positions, "trace": fast.trace}}
+        row = {
+            "texts": fast.texts,
+            "images": fast.images,
+            "paragraph_filter": {"kept_positions": fast.kept_positions, "trace": fast.trace},
+        }
         again = filter_paragraphs(texts, images, [None] * len(texts), stored_paragraphs(row),
                                   rules)  # fmt: skip
         assert (again.texts, again.trace, again.removed) == (fast.texts, fast.trace, fast.removed)
