@@ -24,7 +24,7 @@ from webweave.filters.capfilt.decisions import SYNTHETIC, WEB, Thresholds, apply
 from webweave.filters.capfilt.engine import PairFailure, PairScores
 from webweave.pipelines.funnel import Funnel
 from webweave.pipelines.parquet_shards import join, write_table_atomically
-from webweave.schemas import image_documents
+from webweave.schemas import dead_letter, image_documents
 
 CAPFILT, DEAD_LETTER, DOCUMENTS = "capfilt", "dead_letter", "documents"
 STATS, CONFIG = "stats.json", "config.yaml"
@@ -70,15 +70,15 @@ def scored_row(
 
 def dead_letter_row(pair: dict, failure: PairFailure, images_dir: str) -> dict:
     """A ``dead_letter`` row: the image's shard and row locate the bytes that failed."""
-    return {
-        "source_file": join(images_dir, pair["image_shard"] or "pairs"),
-        "record_offset": pair.get("image_row"),
-        "record_id": pair["pair_id"],
-        "url": pair.get("image_url"),
-        "stage": failure.stage,
-        "error_type": failure.error_type,
-        "message": failure.message,
-    }
+    return dead_letter.row(
+        join(images_dir, pair["image_shard"] or "pairs"),
+        failure.stage,
+        failure.error_type,
+        failure.message,
+        record_offset=pair.get("image_row"),
+        record_id=pair["pair_id"],
+        url=pair.get("image_url"),
+    )
 
 
 # ---------------------------------------------------------------- reports and stats
