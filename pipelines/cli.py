@@ -53,9 +53,12 @@ def main(argv: list[str] | None = None) -> int:
             check_beam_args(extra, own, args.command)
         else:
             reject_args(extra, own, args.command)
-        return args.handler(args, extra)
+        code = args.handler(args, extra)
     except Exception as error:  # noqa: BLE001 - the one place that decides what a user sees
+        interrupts.hold_if_interrupted()  # a job stopped by Ctrl-C: its failure is not news
         return _report_failure(error)
+    interrupts.hold_if_interrupted()
+    return code
 
 
 def _report_failure(error: Exception) -> int:

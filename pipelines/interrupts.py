@@ -6,8 +6,9 @@ reaches every one of them: workers died mid-bundle while the launching process k
 for them (issue #12: one SIGINT in twelve hung the job for ten minutes). Here the launching
 process ignores and blocks SIGINT before the job starts (workers inherit "ignored", so they
 never see the terminal's Ctrl-C) and one watcher thread waits for it with ``sigwait``. On the
-first Ctrl-C the watcher prints one line, terminates the child processes (killing what is
-left after ``GRACE_SECONDS``), runs the job's cleanup and ends the process with exit code 130.
+first Ctrl-C the watcher prints one line, kills the child processes, runs the job's cleanup
+and ends the process with exit code 130; the main thread, should the stopped job fail first,
+waits for it (``hold_if_interrupted``) instead of exiting with the job's error.
 Nothing is left half-done: every shard, manifest and stats file is written under a temporary
 name and renamed when complete, and a re-run resumes from the manifests.
 """
@@ -23,11 +24,23 @@ from collections.abc import Callable
 import psutil
 
 EXIT_INTERRUPTED = 130
-GRACE_SECONDS = 3.0
 MESSAGE = "webweave: interrupted; run the same command to resume"
 
 _cleanups: list[Callable[[], None]] = []
 _installed = False
+_interrupted = threading.Event()
+
+
+def interrupted() -> bool:
+    """True once a Ctrl-C has started stopping the job."""
+    return _interrupted.is_set()
+
+
+def hold_if_interrupted() -> None:
+    """Called by the main thread on its way out: while an interrupt is being handled the
+    process ends with its exit code (130), not with whatever the stopped job raised."""
+    if _interrupted.is_set():
+        threading.Event().wait()  # the stopping thread ends the process
 
 
 def on_interrupt(cleanup: Callable[[], None]) -> None:
@@ -52,12 +65,14 @@ def install() -> None:
 
 def _watch() -> None:
     signal.sigwait({signal.SIGINT})
+    _interrupted.set()
     threading.Thread(target=_stop, name="webweave-stop", daemon=True).start()
     signal.sigwait({signal.SIGINT})  # a second Ctrl-C: leave now, whatever is still running
     os._exit(EXIT_INTERRUPTED)
 
 
 def _stop() -> None:
+    _interrupted.set()
     print(f"\n{MESSAGE}", file=sys.stderr, flush=True)
     _silence_stderr()  # the runner's threads report the workers' end: not the user's business
     stop_children()
@@ -78,20 +93,17 @@ def _silence_stderr() -> None:
         pass
 
 
-def stop_children(grace: float = GRACE_SECONDS) -> None:
-    """Terminate every descendant process, then kill those still alive after ``grace``."""
+def stop_children() -> None:
+    """Kill every descendant process at once. Nothing of theirs is half-written (every file is
+    written under a temporary name and renamed when complete), and a killed worker cannot
+    fill the terminal with its own shutdown messages."""
     try:
         children = psutil.Process().children(recursive=True)
     except psutil.Error:
         return
     for child in children:
         try:
-            child.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=grace)
-    for child in alive:
-        try:
             child.kill()
         except psutil.Error:
             pass
+    psutil.wait_procs(children, timeout=5)
