@@ -16,7 +16,8 @@ from webweave.schemas import documents as documents_schema
 from conftest import BEAM_TEST_RUNNER
 
 try:  # the images job's entry points, wherever the package layout puts them
-    from webweave.pipelines.images import images_config, run_images_job
+    from webweave.pipelines.images import images_config
+    from webweave.pipelines.images.job import run_images_job
 except ImportError:  # pragma: no cover - before the images package split
     from webweave.pipelines.images_job import images_config, run_images_job
 

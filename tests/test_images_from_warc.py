@@ -21,7 +21,8 @@ from warcio.warcwriter import WARCWriter
 
 from webweave.filters.extraction import extract
 from webweave.pipelines.cli import main
-from webweave.pipelines.images import images_config, run_images_job
+from webweave.pipelines.images import images_config
+from webweave.pipelines.images.job import run_images_job
 
 from conftest import BEAM_TEST_RUNNER, EXTRACTION_ONLY_CONFIG, fixture_path
 

@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from loopback_images import LoopbackServer, image_routes
 
-from webweave.pipelines.images import images_config, run_images_job
+from webweave.pipelines.images import images_config
+from webweave.pipelines.images.job import run_images_job
 from webweave.schemas import documents, image_documents, pairs
 from webweave.schemas.registry import check_table
 

@@ -66,7 +66,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _images(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.images import run_images_job
+    from webweave.pipelines.images.job import run_images_job
 
     run_dir = require_folder(args.run_dir, "a `webweave run` output folder")
     config = load_config(args.config).images
@@ -91,8 +91,8 @@ def _images(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _retry(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from webweave.pipelines.images import IMAGES_JOB as JOB_FILE
-    from webweave.pipelines.images import retry_images_job
+    from webweave.pipelines.images.job import retry_images_job
+    from webweave.pipelines.layout import IMAGES_JOB as JOB_FILE
 
     output = require_folder(args.output, "a `webweave images` output folder")
     if not os.path.exists(os.path.join(output, JOB_FILE)):

@@ -21,7 +21,7 @@ from webweave.pipelines.inputs import WarcInput, warc_name
 def run_sample(args: argparse.Namespace, config: Config, beam_args: list[str], sample: str) -> int:
     from webweave.pipelines.commands.images import IMAGES_TABLES
     from webweave.pipelines.commands.run import folder_path, read_stats, run_job
-    from webweave.pipelines.images import run_images_job
+    from webweave.pipelines.images.job import run_images_job
     from webweave.pipelines.output_folder import claim, config_fingerprint
     from webweave.pipelines.report import write_report
 

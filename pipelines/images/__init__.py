@@ -47,15 +47,8 @@ whose kept images are fewer than ``min_images_per_document`` follows
 ``max_images_per_document`` (30) is dropped, as in OBELICS.
 """
 
+# Only the config here: importing the package (as the job config does) must not load Beam's
+# graph or img2dataset. The job's entry points are in ``webweave.pipelines.images.job``.
 from webweave.pipelines.images.config import ImagesConfig, images_config
-from webweave.pipelines.images.job import build_images_pipeline, retry_images_job, run_images_job
-from webweave.pipelines.layout import IMAGES_JOB
 
-__all__ = [
-    "IMAGES_JOB",
-    "ImagesConfig",
-    "build_images_pipeline",
-    "images_config",
-    "retry_images_job",
-    "run_images_job",
-]
+__all__ = ["ImagesConfig", "images_config"]

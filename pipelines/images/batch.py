@@ -28,10 +28,11 @@ from webweave.filters.image_checks import (
 )
 from webweave.filters.url_policy import UrlPolicy, UrlPolicyStage
 from webweave.pipelines.funnel import Funnel, merge_reports
-from webweave.pipelines.images.config import ImagesConfig, guard_settings, index_record_bytes
-from webweave.pipelines.images.guarded_fetch import is_refusal
+from webweave.pipelines.images.config import ImagesConfig, index_record_bytes
+from webweave.pipelines.images.guarded_fetch import FetchLimits, is_refusal
 from webweave.pipelines.images.img2dataset_fetch import (
     RETRYABLE,
+    GuardSettings,
     Img2DatasetOptions,
     run_img2dataset,
 )
@@ -280,3 +281,25 @@ def _lookup_counts(results: list[dict]) -> dict:
     """Distinct images by archive lookup kind (only images that were looked up)."""
     kinds = Counter(r.get("warc_lookup") for r in results if r.get("warc_lookup"))
     return {"total": dict(kinds)} if kinds else {}
+
+
+def static_hosts(entries: tuple[str, ...]) -> dict[str, list[str]]:
+    """``["host=addr[,addr]"]`` → mapping (curl --resolve style; also keeps tests off DNS)."""
+    hosts: dict[str, list[str]] = {}
+    for entry in entries:
+        host, _, addresses = entry.partition("=")
+        hosts[host.strip().lower()] = [a.strip() for a in addresses.split(",") if a.strip()]
+    return hosts
+
+
+def guard_settings(config: ImagesConfig) -> GuardSettings:
+    return GuardSettings(
+        allowed_networks=tuple(config.allowed_networks),
+        static_hosts=static_hosts(config.static_hosts),
+        limits=FetchLimits(
+            timeout_seconds=config.timeout_seconds,
+            max_bytes=config.max_bytes,
+            max_redirects=config.max_redirects,
+            host_time_budget_seconds=config.host_time_budget_seconds,
+        ),
+    )

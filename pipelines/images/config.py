@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from webweave.pipelines.images.guarded_fetch import FetchLimits
-from webweave.pipelines.images.img2dataset_fetch import GuardSettings
 from webweave.pipelines.parquet_shards import Compression
 from webweave.schemas.config import AtLeast, Count, NonEmpty, PositiveInt, Seconds, Section
 
@@ -66,28 +64,6 @@ def images_config(values: ImagesConfig | dict[str, Any] | None = None) -> Images
     if isinstance(values, ImagesConfig):
         return values
     return ImagesConfig.parse({**ImagesConfig.default().to_dict(), **(values or {})})
-
-
-def static_hosts(entries: Words) -> dict[str, list[str]]:
-    """``["host=addr[,addr]"]`` → mapping (curl --resolve style; also keeps tests off DNS)."""
-    hosts: dict[str, list[str]] = {}
-    for entry in entries:
-        host, _, addresses = entry.partition("=")
-        hosts[host.strip().lower()] = [a.strip() for a in addresses.split(",") if a.strip()]
-    return hosts
-
-
-def guard_settings(config: ImagesConfig) -> GuardSettings:
-    return GuardSettings(
-        allowed_networks=tuple(config.allowed_networks),
-        static_hosts=static_hosts(config.static_hosts),
-        limits=FetchLimits(
-            timeout_seconds=config.timeout_seconds,
-            max_bytes=config.max_bytes,
-            max_redirects=config.max_redirects,
-            host_time_budget_seconds=config.host_time_budget_seconds,
-        ),
-    )
 
 
 def index_record_bytes(config: ImagesConfig) -> int:
