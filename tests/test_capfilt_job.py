@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from PIL import Image
-from tiny_models import save_tiny_capfilt_models
+from tiny_models import CAPFILT_PHOTOS, save_tiny_capfilt_models
 
 from webweave.filters.capfilt.decisions import Thresholds, apply_decisions
 from webweave.filters.image_checks import sniff_format
@@ -32,16 +32,7 @@ from webweave.schemas.registry import check_table
 from conftest import BEAM_TEST_RUNNER, fixture_path
 
 RUNNER = f"--runner={BEAM_TEST_RUNNER}"
-PHOTOS = [
-    "matplotlib/grace_hopper.jpg",
-    "skimage/astronaut.png",
-    "skimage/camera.png",
-    "skimage/chelsea.png",
-    "skimage/coffee.png",
-    "sklearn/china.jpg",
-    "sklearn/flower.jpg",
-    "skimage/rocket.jpg",
-]
+PHOTOS = CAPFILT_PHOTOS
 
 
 # ---------------------------------------------------------------- inputs

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tiny_models import save_tiny_capfilt_models
+from tiny_models import CAPFILT_PHOTOS, save_tiny_capfilt_models
 
 from webweave.filters.capfilt.attention import SdpaBlipAttention, use_sdpa
 from webweave.filters.capfilt.config import CapFiltConfig
@@ -25,17 +25,7 @@ from webweave.pipelines.config import load_section
 
 from conftest import fixture_path
 
-PHOTOS = [
-    "matplotlib/grace_hopper.jpg",
-    "skimage/astronaut.png",
-    "skimage/camera.png",
-    "skimage/chelsea.png",
-    "skimage/coffee.png",
-    "sklearn/china.jpg",
-    "sklearn/flower.jpg",
-    "skimage/rocket.jpg",
-    "skimage/motorcycle_left.png",
-]
+PHOTOS = [*CAPFILT_PHOTOS, "skimage/motorcycle_left.png"]
 
 
 @pytest.fixture(scope="module")

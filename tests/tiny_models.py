@@ -177,3 +177,16 @@ def save_tiny_capfilt_models(root: Path) -> dict[str, str]:
         "filter": str(save_tiny_blip(root / "filter", "filter", seed=1)),
         "ranker": str(save_tiny_open_clip(root / "ranker", seed=2)),
     }
+
+
+# Real photographs (scikit-image, scikit-learn, matplotlib fixtures) the CapFilt tests caption.
+CAPFILT_PHOTOS = [
+    "matplotlib/grace_hopper.jpg",
+    "skimage/astronaut.png",
+    "skimage/camera.png",
+    "skimage/chelsea.png",
+    "skimage/coffee.png",
+    "sklearn/china.jpg",
+    "sklearn/flower.jpg",
+    "skimage/rocket.jpg",
+]

@@ -159,18 +159,12 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         config = config.replace(commoncrawl=config.commoncrawl.replace(base_url=args.cc_base_url))
     if args.sample:
         from webweave.pipelines.commands.sample import run_sample
+        from webweave.pipelines.sample_warc import sample_warc_path
 
-        return run_sample(args, config, beam_args, sample_path())
+        return run_sample(args, config, beam_args, sample_warc_path())
     inputs = resolve_inputs(args, config)
     code, _ = run_job(inputs, folder_path(args.output), config, beam_args, args.overwrite)
     return code
-
-
-def sample_path() -> str:
-    """The sample WARC shipped inside the package (``pipelines/sample_warc.py``)."""
-    from webweave.pipelines.sample_warc import sample_warc_path
-
-    return sample_warc_path()
 
 
 def run_job(
